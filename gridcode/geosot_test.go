@@ -372,10 +372,10 @@ func TestNeighbours(t *testing.T) {
 
 func TestNeighboursAcrossSpecialLines(t *testing.T) {
 	tests := []struct {
-		name             string
-		lat, lon         float64
+		name              string
+		lat, lon          float64
 		level, dLat, dLon int
-		wantLat, wantLon float64 // a point inside the expected neighbour
+		wantLat, wantLon  float64 // a point inside the expected neighbour
 	}{
 		{"equator north to south", 0.1, 10.1, 9, -1, 0, -0.5, 10.5},
 		{"equator south to north", -0.1, 10.1, 9, 1, 0, 0.5, 10.5},
