@@ -1,0 +1,114 @@
+package spatial
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// Kernel is the spatial kernel: a durable Store, the in-memory Index that
+// answers queries, and the change Feed. Writes go to the store first and
+// are applied to the index and published only once durable, so a reader
+// never sees what a crash could lose.
+type Kernel struct {
+	store Store
+	index *Index
+	feed  Feed
+
+	wmu     sync.Mutex // serialises writes so versions are assigned in commit order
+	version uint64
+}
+
+// NewKernel loads every layer of the store into memory and returns the
+// kernel. progress, when set, is called after each layer loads.
+func NewKernel(ctx context.Context, store Store, progress func(layer string, n int, took time.Duration)) (*Kernel, error) {
+	k := &Kernel{store: store, index: NewIndex()}
+	layers, err := store.Layers(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("spatial: load: %w", err)
+	}
+	for _, li := range layers {
+		start := time.Now()
+		batch := make([]*Feature, 0, 4096)
+		n := 0
+		err := store.Scan(ctx, li.Name, func(f *Feature) error {
+			if f.Version > k.version {
+				k.version = f.Version
+			}
+			batch = append(batch, f)
+			if len(batch) == cap(batch) {
+				k.index.Apply(batch)
+				n += len(batch)
+				batch = batch[:0]
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("spatial: load layer %q: %w", li.Name, err)
+		}
+		k.index.Apply(batch)
+		n += len(batch)
+		if progress != nil {
+			progress(li.Name, n, time.Since(start))
+		}
+	}
+	return k, nil
+}
+
+// Index returns the in-memory index for queries.
+func (k *Kernel) Index() *Index { return k.index }
+
+// Store returns the durable store.
+func (k *Kernel) Store() Store { return k.store }
+
+// Subscribe returns a change-feed subscription with a buffer of n changes.
+func (k *Kernel) Subscribe(n int) *Subscription { return k.feed.Subscribe(n) }
+
+// Version returns the newest version written.
+func (k *Kernel) Version() uint64 {
+	k.wmu.Lock()
+	defer k.wmu.Unlock()
+	return k.version
+}
+
+// Put validates, versions and durably writes features (copies of those
+// given), then indexes and publishes them. The batch is all or nothing: the
+// first invalid feature fails it with an error naming the feature.
+func (k *Kernel) Put(ctx context.Context, features []*Feature) ([]Change, error) {
+	own := make([]*Feature, len(features))
+	for i, f := range features {
+		c := f.Clone()
+		if err := c.Prepare(); err != nil {
+			return nil, fmt.Errorf("spatial: put: feature %d: %w", i+1, err)
+		}
+		own[i] = c
+	}
+	k.wmu.Lock()
+	defer k.wmu.Unlock()
+	for _, f := range own {
+		k.version++
+		f.Version = k.version
+	}
+	if err := k.store.Put(ctx, own); err != nil {
+		k.version -= uint64(len(own))
+		return nil, fmt.Errorf("spatial: put: %w", err)
+	}
+	changes := k.index.Apply(own)
+	k.feed.Publish(changes)
+	return changes, nil
+}
+
+// Delete durably removes features by id, then from the index, and
+// publishes the deletions.
+func (k *Kernel) Delete(ctx context.Context, layer string, ids []string) ([]Change, error) {
+	k.wmu.Lock()
+	defer k.wmu.Unlock()
+	if err := k.store.Delete(ctx, layer, ids); err != nil {
+		return nil, fmt.Errorf("spatial: delete: %w", err)
+	}
+	k.version++
+	changes := k.index.Remove(layer, ids, k.version)
+	k.feed.Publish(changes)
+	return changes, nil
+}
