@@ -1,7 +1,5 @@
 package gridcode
 
-import "math"
-
 // UnitsPerDegree is the number of the finest GeoSOT axis units (1/2048
 // arc-second, the level-32 cell size) in one degree.
 const UnitsPerDegree = 3600 * 2048
@@ -25,11 +23,11 @@ const snapTolerance = 1e-6
 // floating-point error at exact boundaries.
 func toUnits(deg float64) uint32 {
 	v := deg * UnitsPerDegree
-	f := math.Floor(v)
-	if v-f > 1-snapTolerance {
-		f++
+	u := uint32(v) // truncation is floor for v ≥ 0
+	if v-float64(u) > 1-snapTolerance {
+		u++
 	}
-	return uint32(f)
+	return u
 }
 
 // packAxis turns a magnitude in units of 1/2048″ and a sign into the 32-bit

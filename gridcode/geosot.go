@@ -71,17 +71,23 @@ type Code struct {
 // cell boundary belongs to the cell on the side away from the equator or the
 // prime meridian. The poles and ±180° are folded into the last real cell.
 func Encode(lat, lon float64, level int) (Code, error) {
-	if level < 0 || level > MaxLevel {
-		return Code{}, fmt.Errorf("gridcode: encode: %w: %d (want 0–%d)", ErrLevel, level, MaxLevel)
-	}
-	if !(lat >= -90 && lat <= 90) {
-		return Code{}, fmt.Errorf("gridcode: encode: %w: %v", ErrLatitude, lat)
-	}
-	if !(lon >= -180 && lon <= 180) {
-		return Code{}, fmt.Errorf("gridcode: encode: %w: %v", ErrLongitude, lon)
+	if uint(level) > MaxLevel || !(lat >= -90 && lat <= 90) || !(lon >= -180 && lon <= 180) {
+		return Code{}, encodeError(lat, lon, level)
 	}
 	b := interleave(axisCode(lat, latLimit), axisCode(lon, lonLimit))
 	return Code{bits: b &^ lowMask(level), level: uint8(level)}, nil
+}
+
+// encodeError explains why Encode refused its input. It is kept out of
+// Encode so the hot path stays small.
+func encodeError(lat, lon float64, level int) error {
+	switch {
+	case level < 0 || level > MaxLevel:
+		return fmt.Errorf("gridcode: encode: %w: %d (want 0–%d)", ErrLevel, level, MaxLevel)
+	case !(lat >= -90 && lat <= 90):
+		return fmt.Errorf("gridcode: encode: %w: %v", ErrLatitude, lat)
+	}
+	return fmt.Errorf("gridcode: encode: %w: %v", ErrLongitude, lon)
 }
 
 // axisCode returns the 32-bit axis code of a coordinate known to be in range.
