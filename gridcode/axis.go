@@ -35,13 +35,15 @@ func toUnits(deg float64) uint32 {
 // extended to 64′), 6 bits of seconds (1′ extended to 64″) and 11 bits of
 // 1/2048″.
 func packAxis(neg bool, units uint32) uint32 {
-	deg := units / UnitsPerDegree
-	rem := units % UnitsPerDegree
-	min := rem / unitsPerMinute
-	rem %= unitsPerMinute
-	sec := rem / unitsPerSecond
-	frac := rem % unitsPerSecond
-	a := deg<<23 | min<<17 | sec<<11 | frac
+	// 7 372 800 = 225·2^15 and 122 880 = 60·2^11, so both divisions are a
+	// shift and a division by a small constant, done here by multiplying
+	// with a rounded-up reciprocal; the constants are exact over the whole
+	// input range (units < 256°, checked exhaustively in the tests).
+	deg := (units >> 15) * 74566 >> 24
+	rem := units - deg*UnitsPerDegree
+	min := (rem >> 11) * 34953 >> 21
+	rem -= min * unitsPerMinute
+	a := deg<<23 | min<<17 | rem
 	if neg {
 		a |= 1 << 31
 	}

@@ -74,8 +74,21 @@ func Encode(lat, lon float64, level int) (Code, error) {
 	if uint(level) > MaxLevel || !(lat >= -90 && lat <= 90) || !(lon >= -180 && lon <= 180) {
 		return Code{}, encodeError(lat, lon, level)
 	}
-	b := interleave(axisCode(lat, latLimit), axisCode(lon, lonLimit))
-	return Code{bits: b &^ lowMask(level), level: uint8(level)}, nil
+	return Code{bits: pointBits(lat, lon) &^ lowMask(level), level: uint8(level)}, nil
+}
+
+// pointBits returns the level-32 interleaved bits of a point known to be in
+// range; it is written so that everything it calls is inlined.
+func pointBits(lat, lon float64) uint64 {
+	ul := toUnits(math.Abs(lat))
+	if ul >= latLimit {
+		ul = latLimit - 1
+	}
+	ug := toUnits(math.Abs(lon))
+	if ug >= lonLimit {
+		ug = lonLimit - 1
+	}
+	return spread(packAxis(lat < 0, ul))<<1 | spread(packAxis(lon < 0, ug))
 }
 
 // encodeError explains why Encode refused its input. It is kept out of

@@ -547,3 +547,28 @@ func TestParseAngle(t *testing.T) {
 		}
 	}
 }
+
+// TestPackAxisReciprocals checks the reciprocal-multiplication divisions of
+// packAxis against plain division for every whole second of arc up to 181°
+// and at every 1/2048″ unit around each minute boundary.
+func TestPackAxisReciprocals(t *testing.T) {
+	want := func(u uint32) uint32 {
+		deg := u / UnitsPerDegree
+		rem := u % UnitsPerDegree
+		return deg<<23 | rem/unitsPerMinute<<17 | rem%unitsPerMinute
+	}
+	for s := uint32(0); s <= 181*3600; s++ {
+		for _, d := range []uint32{0, 1, 2047} {
+			u := s*unitsPerSecond + d
+			if got := packAxis(false, u); got != want(u) {
+				t.Fatalf("packAxis(%d) = %x, want %x", u, got, want(u))
+			}
+		}
+		if s > 0 {
+			u := s*unitsPerSecond - 1
+			if got := packAxis(false, u); got != want(u) {
+				t.Fatalf("packAxis(%d) = %x, want %x", u, got, want(u))
+			}
+		}
+	}
+}
