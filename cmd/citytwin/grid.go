@@ -34,42 +34,30 @@ func runGrid(args []string, e env) error {
 	return fmt.Errorf("unknown sub-command %q: want encode, decode or cover", args[0])
 }
 
-// schemeLevels returns the level range of an encode scheme.
-func schemeLevels(scheme string) (lo, hi int, ok bool) {
-	switch scheme {
-	case "geosot", "geosot3d", "spacetime":
-		return 0, gridcode.MaxLevel, true
-	case "beidou", "beidou3d":
-		return 1, gridcode.BeiDouMaxLevel, true
-	case "h3":
-		return 0, gridcode.MaxH3Resolution, true
-	case "time":
-		return 0, gridcode.MaxTimeLevel, true
-	}
-	return 0, 0, false
-}
-
 // point is one input to encode.
 type point struct {
 	lat, lon, height float64
 	t                time.Time
-	hasTime          bool
 }
 
 // encoder appends the code of a point to dst.
 type encoder func(dst []byte, p point) ([]byte, error)
 
-// newEncoder returns the encoder for a scheme and level.
+// newEncoder returns the encoder for a scheme and level: GeoSOT 2D appends
+// its text without allocating; the other schemes go through
+// gridcode.Locate.
 func newEncoder(scheme string, level, timeLevel int) (encoder, error) {
-	lo, hi, ok := schemeLevels(scheme)
+	lo, hi, ok := gridcode.LevelRange(scheme)
 	if !ok {
-		return nil, fmt.Errorf("unknown --scheme %q: want geosot, geosot3d, beidou, beidou3d, h3, spacetime or time", scheme)
+		return nil, fmt.Errorf("unknown --scheme %q: want %s", scheme, strings.Join(gridcode.Schemes(), ", "))
 	}
 	if level < lo || level > hi {
 		return nil, fmt.Errorf("--level %d out of range for %s: want %d–%d", level, scheme, lo, hi)
 	}
-	switch scheme {
-	case "geosot":
+	if timeLevel < 0 || timeLevel > gridcode.MaxTimeLevel {
+		return nil, fmt.Errorf("--time-level %d out of range: want 0–%d", timeLevel, gridcode.MaxTimeLevel)
+	}
+	if scheme == "geosot" {
 		return func(dst []byte, p point) ([]byte, error) {
 			c, err := gridcode.Encode(p.lat, p.lon, level)
 			if err != nil {
@@ -77,44 +65,14 @@ func newEncoder(scheme string, level, timeLevel int) (encoder, error) {
 			}
 			return c.AppendText(dst), nil
 		}, nil
-	case "geosot3d":
-		return stringEncoder(func(p point) (fmt.Stringer, error) { return gridcode.Encode3D(p.lat, p.lon, p.height, level) }), nil
-	case "beidou":
-		return stringEncoder(func(p point) (fmt.Stringer, error) { return gridcode.EncodeBeiDou(p.lat, p.lon, level) }), nil
-	case "beidou3d":
-		return stringEncoder(func(p point) (fmt.Stringer, error) {
-			return gridcode.EncodeBeiDou3D(p.lat, p.lon, p.height, level)
-		}), nil
-	case "h3":
-		return stringEncoder(func(p point) (fmt.Stringer, error) { return gridcode.EncodeH3(p.lat, p.lon, level) }), nil
-	case "time":
-		return stringEncoder(func(p point) (fmt.Stringer, error) {
-			if !p.hasTime {
-				return nil, fmt.Errorf("the time scheme needs a time")
-			}
-			return gridcode.EncodeTime(p.t, level)
-		}), nil
 	}
-	if timeLevel < 0 || timeLevel > gridcode.MaxTimeLevel {
-		return nil, fmt.Errorf("--time-level %d out of range: want 0–%d", timeLevel, gridcode.MaxTimeLevel)
-	}
-	return stringEncoder(func(p point) (fmt.Stringer, error) {
-		if !p.hasTime {
-			return nil, fmt.Errorf("the spacetime scheme needs a time")
-		}
-		return gridcode.EncodeSpaceTime(p.lat, p.lon, p.height, p.t, level, timeLevel)
-	}), nil
-}
-
-// stringEncoder adapts an encode function whose result has a String method.
-func stringEncoder(f func(p point) (fmt.Stringer, error)) encoder {
 	return func(dst []byte, p point) ([]byte, error) {
-		s, err := f(p)
+		s, err := gridcode.Locate(scheme, p.lat, p.lon, p.height, p.t, level, timeLevel)
 		if err != nil {
 			return dst, err
 		}
-		return append(dst, s.String()...), nil
-	}
+		return append(dst, s...), nil
+	}, nil
 }
 
 func gridEncode(args []string, e env) error {
@@ -157,7 +115,6 @@ func gridEncode(args []string, e env) error {
 		if p.t, err = time.Parse(time.RFC3339Nano, *at); err != nil {
 			return fmt.Errorf("--time: want RFC 3339 such as 2026-07-21T09:15:00+08:00: %w", err)
 		}
-		p.hasTime = true
 	}
 	out, err := enc(nil, p)
 	if err != nil {
@@ -240,7 +197,6 @@ func parsePointLine(line []byte, defaultHeight float64) (point, error) {
 		if p.t, err = time.Parse(time.RFC3339Nano, string(fields[3])); err != nil {
 			return p, fmt.Errorf("time %q is not RFC 3339", fields[3])
 		}
-		p.hasTime = true
 	}
 	return p, nil
 }
@@ -254,21 +210,6 @@ func parseAngleBytes(b []byte) (float64, error) {
 	return gridcode.ParseAngle(string(b))
 }
 
-// cellJSON is the JSON description of a cell printed by grid decode.
-type cellJSON struct {
-	Scheme  string     `json:"scheme"`
-	Code    string     `json:"code"`
-	Level   int        `json:"level"`
-	Bounds  [4]float64 `json:"bounds"`
-	Centre  [2]float64 `json:"centre"`
-	Parent  string     `json:"parent,omitempty"`
-	Integer string     `json:"integer,omitempty"`
-	Height  []float64  `json:"height,omitempty"`
-	Start   string     `json:"start,omitempty"`
-	End     string     `json:"end,omitempty"`
-	Time    string     `json:"time,omitempty"`
-}
-
 func gridDecode(args []string, e env) error {
 	fs := flag.NewFlagSet("grid decode", flag.ContinueOnError)
 	pos, err := parseFlags(fs, args)
@@ -278,7 +219,7 @@ func gridDecode(args []string, e env) error {
 	if len(pos) != 1 {
 		return fmt.Errorf("want one CODE")
 	}
-	d, err := describe(strings.TrimSpace(pos[0]))
+	d, err := gridcode.Describe(strings.TrimSpace(pos[0]))
 	if err != nil {
 		return err
 	}
@@ -286,111 +227,6 @@ func gridDecode(args []string, e env) error {
 	enc.SetIndent("", "  ")
 	return enc.Encode(d)
 }
-
-// describe recognises a code's scheme by its form and describes it.
-func describe(s string) (cellJSON, error) {
-	switch {
-	case s == "":
-		return cellJSON{}, fmt.Errorf("empty code")
-	case strings.Contains(s, "@"):
-		st, err := gridcode.ParseSpaceTime(s)
-		if err != nil {
-			return cellJSON{}, err
-		}
-		d := describe3D(st.Space)
-		d.Scheme, d.Code, d.Parent, d.Integer = "spacetime", st.String(), "", ""
-		if st.Space.Level() > 0 {
-			d.Parent = gridcode.SpaceTime{Space: st.Space.Parent(), Time: st.Time}.String()
-		}
-		d.Start, d.End, d.Time = rfc(st.Time.Start()), rfc(st.Time.End()), st.Time.String()
-		return d, nil
-	case strings.HasPrefix(s, "GZ") || strings.HasPrefix(s, "gz") || strings.Contains(s, ","):
-		c, err := gridcode.Parse3D(s)
-		if err != nil {
-			return cellJSON{}, err
-		}
-		return describe3D(c), nil
-	case s[0] == 'G' || s[0] == 'g' || strings.Contains(s, ":"):
-		c, err := gridcode.Parse(s)
-		if err != nil {
-			return cellJSON{}, err
-		}
-		d := cellJSON{Scheme: "geosot", Code: c.String(), Level: c.Level(), Integer: c.Integer()}
-		d.setBounds(c.Bounds())
-		if c.Level() > 0 {
-			d.Parent = c.Parent().String()
-		}
-		return d, nil
-	case s[0] == 'T':
-		c, err := gridcode.ParseTime(s)
-		if err != nil {
-			return cellJSON{}, err
-		}
-		d := cellJSON{Scheme: "time", Code: c.String(), Level: c.Level(), Start: rfc(c.Start()), End: rfc(c.End())}
-		if c.Level() > 0 {
-			d.Parent = c.Parent().String()
-		}
-		d.Bounds = [4]float64{-180, -90, 180, 90}
-		return d, nil
-	case s[0] == 'N' || s[0] == 'S':
-		if len(s) > 4 && s[3] >= 'A' && s[3] <= 'Z' {
-			c, err := gridcode.ParseBeiDou(s)
-			if err != nil {
-				return cellJSON{}, err
-			}
-			d := cellJSON{Scheme: "beidou", Code: c.String(), Level: c.Level()}
-			w, so, ea, n := c.Rect()
-			d.setBounds(gridcode.Bound{West: w, South: so, East: ea, North: n})
-			if p, ok := c.Parent(); ok {
-				d.Parent = p.String()
-			}
-			return d, nil
-		}
-		c, err := gridcode.ParseBeiDou3D(s)
-		if err != nil {
-			return cellJSON{}, err
-		}
-		d := cellJSON{Scheme: "beidou3d", Code: c.String(), Level: c.Level()}
-		w, so, ea, n := c.Rect()
-		d.setBounds(gridcode.Bound{West: w, South: so, East: ea, North: n})
-		lo, hi := c.HeightRange()
-		d.Height = []float64{lo, hi}
-		if p, ok := c.Parent(); ok {
-			d.Parent = p.String()
-		}
-		return d, nil
-	}
-	c, err := gridcode.ParseH3(s)
-	if err != nil {
-		return cellJSON{}, fmt.Errorf("%q is not a GeoSOT (G…), GeoSOT 3D (GZ…), BeiDou (N…/S…), time (T…), space-time (…@T…) or H3 code", s)
-	}
-	d := cellJSON{Scheme: "h3", Code: c.String(), Level: c.Level()}
-	d.setBounds(c.Bounds())
-	d.Centre[1], d.Centre[0] = c.Center()
-	if c.Level() > 0 {
-		d.Parent = c.Parent().String()
-	}
-	return d, nil
-}
-
-func describe3D(c gridcode.Code3D) cellJSON {
-	d := cellJSON{Scheme: "geosot3d", Code: c.String(), Level: c.Level(), Integer: c.Integer()}
-	d.setBounds(c.Bounds())
-	lo, hi := c.HeightRange()
-	d.Height = []float64{lo, hi}
-	if c.Level() > 0 {
-		d.Parent = c.Parent().String()
-	}
-	return d
-}
-
-func (d *cellJSON) setBounds(b gridcode.Bound) {
-	d.Bounds = [4]float64{b.West, b.South, b.East, b.North}
-	lat, lon := b.Center()
-	d.Centre = [2]float64{lon, lat}
-}
-
-func rfc(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
 func gridCover(args []string, e env) error {
 	fs := flag.NewFlagSet("grid cover", flag.ContinueOnError)

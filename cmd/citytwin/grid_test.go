@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"citytwin/gridcode"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -61,7 +62,7 @@ func TestGridErrors(t *testing.T) {
 		{"38.9, 121.6\n95, 121.6\n", []string{"grid", "encode", "--level", "9"}, "line 2: gridcode: encode: latitude out of range"},
 		{"38.9, abc\n", []string{"grid", "encode", "--level", "9"}, "line 1: longitude: malformed angle"},
 		{"38.9, 121.6, x\n", []string{"grid", "encode", "--level", "9"}, "line 1: height \"x\""},
-		{"38.9, 121.6\n", []string{"grid", "encode", "--level", "9", "--scheme", "time"}, "line 1: the time scheme needs a time"},
+		{"38.9, 121.6\n", []string{"grid", "encode", "--level", "9", "--scheme", "time"}, "line 1: gridcode: the time scheme needs a time"},
 		{"", []string{"grid", "encode", "--level", "40", "--lat", "1", "--lon", "1"}, "--level 40 out of range"},
 		{"", []string{"grid", "encode", "--lat", "1", "--lon", "1"}, "--level is required"},
 		{"", []string{"grid", "encode", "--level", "3", "--scheme", "s2"}, "unknown --scheme"},
@@ -100,7 +101,7 @@ func TestGridDecode(t *testing.T) {
 			t.Errorf("%s: exit %d %s", tc.code, code, errs)
 			continue
 		}
-		var d cellJSON
+		var d gridcode.Description
 		if err := json.Unmarshal([]byte(out), &d); err != nil {
 			t.Fatalf("%s: %v\n%s", tc.code, err, out)
 		}
@@ -113,7 +114,7 @@ func TestGridDecode(t *testing.T) {
 	}
 	// A GeoSOT decode names the cell's exact bounds.
 	_, out, _ := runCmd(t, "", "grid", "decode", "G001310322")
-	var d cellJSON
+	var d gridcode.Description
 	if err := json.Unmarshal([]byte(out), &d); err != nil || d.Bounds != [4]float64{116, 39, 117, 40} || d.Centre != [2]float64{116.5, 39.5} {
 		t.Errorf("decode G001310322: %+v %v", d, err)
 	}
