@@ -98,8 +98,23 @@ func interleave(lat, lon uint32) uint64 {
 	return spread(lat)<<1 | spread(lon)
 }
 
+// spreadByte[b] is byte b with its bits moved to the even positions of a
+// uint16. Read-only after package initialisation.
+var spreadByte = func() (t [256]uint16) {
+	for i := range t {
+		t[i] = uint16(spreadSlow(uint32(i)))
+	}
+	return t
+}()
+
 // spread moves bit i of x to bit 2i.
 func spread(x uint32) uint64 {
+	return uint64(spreadByte[x>>24])<<48 | uint64(spreadByte[x>>16&0xff])<<32 |
+		uint64(spreadByte[x>>8&0xff])<<16 | uint64(spreadByte[x&0xff])
+}
+
+// spreadSlow is spread by bit tricks, used to build the table.
+func spreadSlow(x uint32) uint64 {
 	v := uint64(x)
 	v = (v | v<<16) & 0x0000ffff0000ffff
 	v = (v | v<<8) & 0x00ff00ff00ff00ff

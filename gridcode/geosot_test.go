@@ -572,3 +572,13 @@ func TestPackAxisReciprocals(t *testing.T) {
 		}
 	}
 }
+
+func TestSpreadTable(t *testing.T) {
+	r := rand.New(rand.NewPCG(15, 16))
+	for i := 0; i < 100000; i++ {
+		x := r.Uint32()
+		if spread(x) != spreadSlow(x) || squash(spread(x)) != x {
+			t.Fatalf("spread(%x) = %x, want %x", x, spread(x), spreadSlow(x))
+		}
+	}
+}
