@@ -62,6 +62,7 @@ func TestPrepareErrors(t *testing.T) {
 		{Layer: "l", ID: "x", Geometry: orb.MultiPolygon{}},
 		{Layer: "l", ID: "x", Geometry: orb.Point{1, 1}, Height: -1},
 		{Layer: "l", ID: "x", Geometry: orb.Point{1, 1}, ValidFrom: time.Unix(10, 0), ValidTo: time.Unix(5, 0)},
+		{Layer: "l", ID: "x", Geometry: orb.Point{1, 1}, ValidFrom: time.Date(1500, 1, 1, 0, 0, 0, 0, time.UTC)},
 	}
 	for i, f := range bad {
 		if err := f.Prepare(); !errors.Is(err, ErrInvalid) {

@@ -67,6 +67,11 @@ func (f *Feature) Prepare() error {
 	if f.Floors < 0 {
 		return fmt.Errorf("%w: %s/%s: floors %d", ErrInvalid, f.Layer, f.ID, f.Floors)
 	}
+	for _, t := range []time.Time{f.ValidFrom, f.ValidTo} {
+		if !t.IsZero() && (t.Year() < 1678 || t.Year() > 2261) {
+			return fmt.Errorf("%w: %s/%s: time %s outside the years 1678–2261 that the store holds to the nanosecond", ErrInvalid, f.Layer, f.ID, t.Format(time.RFC3339))
+		}
+	}
 	if !f.ValidTo.IsZero() && !f.ValidTo.After(f.ValidFrom) {
 		return fmt.Errorf("%w: %s/%s: valid-to %s is not after valid-from %s", ErrInvalid, f.Layer, f.ID, f.ValidTo.Format(time.RFC3339), f.ValidFrom.Format(time.RFC3339))
 	}
