@@ -351,3 +351,41 @@ func (ix *Index) Nearest(layer string, p orb.Point, k int, q Query) ([]Neighbour
 	)
 	return out, nil
 }
+
+// Count returns how many features of a layer match q (Limit and Cursor are
+// ignored).
+func (ix *Index) Count(layer string, q Query) (int, error) {
+	l, err := ix.checkLayer(layer)
+	if err != nil {
+		return 0, err
+	}
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	n := 0
+	switch {
+	case q.Cell != nil:
+		cb := q.Cell.Bounds()
+		cellBound := orb.Bound{Min: orb.Point{cb.West, cb.South}, Max: orb.Point{cb.East, cb.North}}
+		l.cellAncestors(*q.Cell, func(f *Feature) bool {
+			if q.accepts(f, &cellBound) {
+				n++
+			}
+			return true
+		})
+		l.cellDescendants(*q.Cell, nil, func(f *Feature) bool {
+			if q.accepts(f, nil) {
+				n++
+			}
+			return true
+		})
+	default:
+		box := spatialBox(q)
+		l.tree.Search(box.Min, box.Max, func(_, _ [2]float64, f *Feature) bool {
+			if q.accepts(f, nil) {
+				n++
+			}
+			return true
+		})
+	}
+	return n, nil
+}

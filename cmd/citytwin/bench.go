@@ -20,6 +20,9 @@ import (
 // each result beside a baseline measured in the same run, as a ratio.
 func runBench(args []string, e env) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	buildings := fs.Int("buildings", 1_000_000, "bench index: buildings in the synthetic city")
+	queries := fs.Int("queries", 1000, "bench index: queries of each kind")
+	pg := fs.String("pg", "", "bench index: PostgreSQL/PostGIS URL for the baseline (an empty scratch database)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -33,8 +36,12 @@ func runBench(args []string, e env) error {
 			if err := benchGridcode(e); err != nil {
 				return err
 			}
+		case "index":
+			if err := benchIndex(e, indexBenchOptions{buildings: *buildings, queries: *queries, pg: *pg}); err != nil {
+				return err
+			}
 		default:
-			return fmt.Errorf("unknown benchmark %q: this build has gridcode", name)
+			return fmt.Errorf("unknown benchmark %q: this build has gridcode and index", name)
 		}
 	}
 	return nil

@@ -35,14 +35,20 @@ func main() {
 // commands maps each top-level command to its implementation.
 func commands() map[string]func(args []string, e env) error {
 	return map[string]func([]string, env) error{
-		"grid":  runGrid,
-		"bench": runBench,
+		"serve":  runServe,
+		"sample": runSample,
+		"import": runImport,
+		"grid":   runGrid,
+		"bench":  runBench,
 	}
 }
 
 const usage = `usage: citytwin <command> [arguments]
 
 commands:
+  serve         run the server (loads the Dalian sample city into an empty store)
+  sample        generate the Dalian sample city (or a larger synthetic one) into a store
+  import        import geojson, cityjson, osm or csv files into a layer
   grid encode   encode points as GeoSOT, GeoSOT 3D, BeiDou, H3, time or space-time codes
   grid decode   describe a grid code as JSON
   grid cover    cover a GeoJSON polygon with GeoSOT cells

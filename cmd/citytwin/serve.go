@@ -1,0 +1,222 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"citytwin/internal/httpx"
+	"citytwin/samples"
+	"citytwin/spatial"
+	"citytwin/spatial/api"
+	"citytwin/spatial/pebblestore"
+	"citytwin/spatial/pgstore"
+	"citytwin/tiles"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// storeFlags are the flags that choose and open a store, shared by serve,
+// sample and import.
+type storeFlags struct {
+	data, kind, pg string
+}
+
+func (sf *storeFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&sf.data, "data", "citytwin-data", "data directory of the embedded store")
+	fs.StringVar(&sf.kind, "store", "embedded", "store: embedded or postgres")
+	fs.StringVar(&sf.pg, "pg", os.Getenv("CITYTWIN_PG"), "PostgreSQL URL for --store postgres (default $CITYTWIN_PG)")
+}
+
+// open opens the chosen store.
+func (sf *storeFlags) open(ctx context.Context) (spatial.Store, error) {
+	switch sf.kind {
+	case "embedded":
+		s, err := pebblestore.Open(sf.data)
+		if err != nil {
+			return nil, fmt.Errorf("open embedded store in %s: %w", sf.data, err)
+		}
+		return s, nil
+	case "postgres":
+		if sf.pg == "" {
+			return nil, errors.New("--store postgres needs --pg URL (or $CITYTWIN_PG)")
+		}
+		s, err := pgstore.Open(ctx, sf.pg, nil)
+		if err != nil {
+			return nil, fmt.Errorf("open PostgreSQL store: %w", err)
+		}
+		return s, nil
+	}
+	return nil, fmt.Errorf("unknown --store %q: want embedded or postgres", sf.kind)
+}
+
+// newLogger returns the process logger at a level named by a flag.
+func newLogger(e env, level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
+	}
+	return slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: l})), nil
+}
+
+func runServe(args []string, e env) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	var sf storeFlags
+	sf.register(fs)
+	addr := fs.String("addr", ":8080", "listen address")
+	buildings := fs.Int("buildings", 0, "buildings of the sample city loaded into an empty store (0: the default district)")
+	seed := fs.Uint64("seed", 1, "seed of the sample city")
+	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
+	adminToken := fs.String("admin-token", os.Getenv("CITYTWIN_ADMIN_TOKEN"), "bearer token required for feature writes (default $CITYTWIN_ADMIN_TOKEN; empty: writes are open)")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return fmt.Errorf("unexpected argument %q", pos[0])
+	}
+	log, err := newLogger(e, *logLevel)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	store, err := sf.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	kernel, err := spatial.NewKernel(ctx, store, func(layer string, n int, took time.Duration) {
+		log.Info("layer loaded", "layer", layer, "features", n, "took", took.Round(time.Millisecond))
+	})
+	if err != nil {
+		return err
+	}
+	if len(kernel.Index().Layers()) == 0 {
+		if err := loadSample(ctx, kernel, *buildings, *seed, log); err != nil {
+			return err
+		}
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), newLayerCollector(kernel))
+	metrics := httpx.NewMetrics(reg)
+	mux := http.NewServeMux()
+	features := api.New(kernel, samples.Attribution)
+	features.Register(mux)
+	features.RegisterWrites(mux, *adminToken)
+	if *adminToken == "" {
+		log.Warn("feature writes are open to anyone who can reach the server: set --admin-token")
+	}
+	cache, err := tiles.NewCache(20000)
+	if err != nil {
+		return err
+	}
+	stopCache := make(chan struct{})
+	defer close(stopCache)
+	go cache.Follow(kernel, stopCache)
+	tiles.NewAPI(tiles.NewGenerator(kernel.Index(), tiles.DefaultOptions()), cache, kernel.Index(), samples.Attribution).Register(mux)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		httpx.WriteJSON(w, http.StatusOK, map[string]any{"status": "ok", "version": kernel.Version()})
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		httpx.Error(w, http.StatusNotFound, fmt.Sprintf("no route for %s %s", r.Method, r.URL.Path), nil)
+	})
+	srv := &http.Server{
+		Handler:           httpx.Wrap(mux, httpx.Limits{MaxBody: 64 << 20, Timeout: 60 * time.Second}, metrics, log),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", *addr, err)
+	}
+	log.Info("listening", "addr", ln.Addr().String(), "store", sf.kind, "layers", len(kernel.Index().Layers()))
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err := <-served:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+// loadSample generates the Dalian sample city (n buildings; 0 for the
+// default district, more spill over the rest of the land) into the kernel,
+// reporting progress.
+func loadSample(ctx context.Context, k *spatial.Kernel, n int, seed uint64, log *slog.Logger) error {
+	start := time.Now()
+	var batch []*spatial.Feature
+	total := 0
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		if _, err := k.Put(ctx, batch); err != nil {
+			return err
+		}
+		total += len(batch)
+		batch = batch[:0]
+		if total%50000 < 5000 {
+			log.Info("loading sample city", "features", total, "elapsed", time.Since(start).Round(time.Millisecond))
+		}
+		return nil
+	}
+	sink := func(f *spatial.Feature) error {
+		batch = append(batch, f)
+		if len(batch) >= 5000 {
+			return flush()
+		}
+		return nil
+	}
+	log.Info("generating the Dalian sample city", "seed", seed, "buildings", n)
+	err := samples.Generate(samples.Options{Seed: seed, Buildings: n}, sink)
+	if err == nil {
+		err = flush()
+	}
+	if err != nil {
+		return fmt.Errorf("load sample city: %w", err)
+	}
+	log.Info("sample city loaded", "features", total, "took", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// layerCollector exports feature counts per layer as Prometheus gauges.
+type layerCollector struct {
+	k    *spatial.Kernel
+	desc *prometheus.Desc
+}
+
+func newLayerCollector(k *spatial.Kernel) layerCollector {
+	return layerCollector{k: k, desc: prometheus.NewDesc("citytwin_layer_features", "Features per layer, ended ones included.", []string{"layer"}, nil)}
+}
+
+// Describe implements prometheus.Collector.
+func (c layerCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+// Collect implements prometheus.Collector.
+func (c layerCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, li := range c.k.Index().Layers() {
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(li.Count), li.Name)
+	}
+}

@@ -1,0 +1,133 @@
+package tiles
+
+import (
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
+	"sync"
+
+	"citytwin/spatial"
+
+	lru "github.com/hashicorp/golang-lru/v2"
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/maptile"
+)
+
+// Key names a cached tile: the layer set, z/x/y, and the "as of" time
+// (empty for now).
+type Key struct {
+	Layers  string // comma-separated layer names
+	Z, X, Y int
+	AsOf    string
+}
+
+// Entry is an encoded tile, gzipped too, with its ETag.
+type Entry struct {
+	Data  []byte
+	Gzip  []byte
+	ETag  string
+	Stats Stats
+}
+
+// Cache is an LRU cache of encoded tiles, invalidated by the change feed:
+// a change evicts every cached tile (at any zoom) whose buffered bounds
+// meet the changed feature's old or new bounding box. When the feed drops
+// the cache for falling behind, the whole cache is purged and it
+// resubscribes.
+type Cache struct {
+	lru *lru.Cache[Key, Entry]
+
+	mu    sync.Mutex
+	byZXY map[Key]struct{} // the same keys, to scan on invalidation
+}
+
+// NewCache returns a cache holding up to size tiles.
+func NewCache(size int) (*Cache, error) {
+	c := &Cache{byZXY: map[Key]struct{}{}}
+	l, err := lru.NewWithEvict(size, func(k Key, _ Entry) {
+		c.mu.Lock()
+		delete(c.byZXY, k)
+		c.mu.Unlock()
+	})
+	if err != nil {
+		return nil, err
+	}
+	c.lru = l
+	return c, nil
+}
+
+// Get returns a cached tile.
+func (c *Cache) Get(k Key) (Entry, bool) { return c.lru.Get(k) }
+
+// Put caches a tile and returns its entry with the ETag set.
+func (c *Cache) Put(k Key, data []byte, st Stats) Entry {
+	sum := sha256.Sum256(data)
+	var gz bytes.Buffer
+	w, _ := gzip.NewWriterLevel(&gz, gzip.BestSpeed)
+	_, _ = w.Write(data)
+	_ = w.Close()
+	e := Entry{Data: data, Gzip: gz.Bytes(), ETag: `"` + hex.EncodeToString(sum[:12]) + `"`, Stats: st}
+	c.mu.Lock()
+	c.byZXY[k] = struct{}{}
+	c.mu.Unlock()
+	c.lru.Add(k, e)
+	return e
+}
+
+// Len returns the number of cached tiles.
+func (c *Cache) Len() int { return c.lru.Len() }
+
+// Invalidate evicts the tiles that a change touches.
+func (c *Cache) Invalidate(ch spatial.Change) {
+	var boxes []orb.Bound
+	if ch.Kind != spatial.Insert {
+		boxes = append(boxes, ch.Old)
+	}
+	if ch.Kind != spatial.Delete {
+		boxes = append(boxes, ch.New)
+	}
+	c.mu.Lock()
+	var stale []Key
+	for k := range c.byZXY {
+		tb := maptile.New(uint32(k.X), uint32(k.Y), maptile.Zoom(k.Z)).Bound(float64(Buffer) / Extent)
+		for _, b := range boxes {
+			if tb.Intersects(b) {
+				stale = append(stale, k)
+				break
+			}
+		}
+	}
+	c.mu.Unlock()
+	for _, k := range stale {
+		c.lru.Remove(k)
+	}
+}
+
+// Purge empties the cache.
+func (c *Cache) Purge() { c.lru.Purge() }
+
+// Follow applies the kernel's change feed to the cache until stop is
+// closed, purging and resubscribing whenever the feed drops it.
+func (c *Cache) Follow(k *spatial.Kernel, stop <-chan struct{}) {
+	for c.follow(k.Subscribe(4096), stop) {
+		c.Purge()
+	}
+}
+
+// follow applies one subscription; it returns false once stop is closed
+// and true when the feed dropped the subscription.
+func (c *Cache) follow(sub *spatial.Subscription, stop <-chan struct{}) bool {
+	for {
+		select {
+		case <-stop:
+			sub.Cancel()
+			return false
+		case ch, ok := <-sub.C:
+			if !ok {
+				return true
+			}
+			c.Invalidate(ch)
+		}
+	}
+}
