@@ -178,18 +178,47 @@ func (ix *Index) Get(layer, id string) (*Feature, bool) {
 // caller must not modify the features afterwards.
 func (ix *Index) Apply(features []*Feature) []Change {
 	changes := make([]Change, 0, len(features))
-	for _, f := range features {
+	// Large batches go in in grid-code (Z) order: neighbouring inserts
+	// touch the same R-tree and B-tree nodes, which loads 1 M buildings
+	// markedly faster. Changes are still reported in the caller's order.
+	// A batch naming one feature twice keeps the caller's order, so the
+	// last write wins.
+	order := features
+	if len(features) > 256 && !hasDuplicates(features) {
+		order = append([]*Feature(nil), features...)
+		sort.Slice(order, func(i, j int) bool { return lessKey(keyOf(order[i]), keyOf(order[j])) })
+	}
+	replaced := make(map[*Feature]*Feature)
+	for _, f := range order {
 		l := ix.layerFor(f.Layer)
 		l.mu.Lock()
-		old := l.put(f)
+		if old := l.put(f); old != nil {
+			replaced[f] = old
+		}
 		l.mu.Unlock()
+	}
+	for _, f := range features {
 		c := Change{Kind: Insert, Layer: f.Layer, ID: f.ID, Version: f.Version, New: f.Geometry.Bound()}
-		if old != nil {
+		if old := replaced[f]; old != nil {
 			c.Kind, c.Old = Update, old.Geometry.Bound()
 		}
 		changes = append(changes, c)
 	}
 	return changes
+}
+
+// hasDuplicates reports whether a batch names a feature more than once.
+func hasDuplicates(features []*Feature) bool {
+	type lid struct{ layer, id string }
+	seen := make(map[lid]struct{}, len(features))
+	for _, f := range features {
+		k := lid{f.Layer, f.ID}
+		if _, dup := seen[k]; dup {
+			return true
+		}
+		seen[k] = struct{}{}
+	}
+	return false
 }
 
 // Remove deletes features by id and returns the changes made (absent ids
@@ -219,25 +248,27 @@ func (ix *Index) checkLayer(name string) (*Layer, error) {
 	return l, nil
 }
 
-// cellAncestors calls fn for features whose grid code is a strict ancestor
-// of cell (features larger than the cell that may overlap it). The caller
-// holds l.mu for reading.
+// cellAncestors calls fn, in grid-code order, for features whose grid code
+// is a strict ancestor of cell and whose bounding box meets the cell's:
+// features larger than the cell that may overlap it. It finds them through
+// the R-tree rather than by walking the ancestor cells' code ranges, which
+// would visit every feature straddling any of the ancestors' dividing
+// lines. The caller holds l.mu for reading.
 func (l *Layer) cellAncestors(cell gridcode.Code, fn func(*Feature) bool) bool {
-	for lv := 0; lv < cell.Level(); lv++ {
-		a := cell.ParentAt(lv)
-		start := codeEntry{key: codeKey{bits: a.Bits(), level: uint8(lv)}}
-		stop := false
-		l.codes.Ascend(start, func(e codeEntry) bool {
-			if e.key.bits != a.Bits() || e.key.level != uint8(lv) {
-				return false
-			}
-			if !fn(e.f) {
-				stop = true
-				return false
-			}
-			return true
-		})
-		if stop {
+	if cell.Level() == 0 {
+		return true
+	}
+	cb := cell.Bounds()
+	var found []*Feature
+	l.tree.Search([2]float64{cb.West, cb.South}, [2]float64{cb.East, cb.North}, func(_, _ [2]float64, f *Feature) bool {
+		if f.Code.Level() < cell.Level() && f.Code.Contains(cell) {
+			found = append(found, f)
+		}
+		return true
+	})
+	sort.Slice(found, func(i, j int) bool { return lessKey(keyOf(found[i]), keyOf(found[j])) })
+	for _, f := range found {
+		if !fn(f) {
 			return false
 		}
 	}

@@ -307,3 +307,24 @@ func TestSearchErrors(t *testing.T) {
 		t.Errorf("ParseFilter: %+v %v", f, err)
 	}
 }
+
+func TestApplyLargeBatchWithDuplicatesKeepsLastWrite(t *testing.T) {
+	city := randomCity(t, 600, 9)
+	moved := city[10].Clone()
+	moved.Geometry = orb.Point{121.9, 39.5}
+	if err := moved.Prepare(); err != nil {
+		t.Fatal(err)
+	}
+	ix := NewIndex()
+	changes := ix.Apply(append(city, moved))
+	got, _ := ix.Get("b", city[10].ID)
+	if got != moved {
+		t.Errorf("first write won over the last")
+	}
+	if last := changes[len(changes)-1]; last.Kind != Update || last.ID != moved.ID {
+		t.Errorf("last change %+v", last)
+	}
+	if n := ix.Layers()[0].Count; n != 600 {
+		t.Errorf("%d features", n)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -333,20 +334,36 @@ func (ix *Index) Nearest(layer string, p orb.Point, k int, q Query) ([]Neighbour
 	}
 	l.mu.RLock()
 	defer l.mu.RUnlock()
+	// Items are queued by the same metric lower bound as nodes, so the
+	// geodesic distance (Vincenty) is computed only for items actually
+	// dequeued; the walk stops once the next lower bound passes the k-th
+	// best exact distance found.
 	var out []Neighbour
 	l.tree.Nearby(
-		func(min, max [2]float64, f *Feature, item bool) float64 {
-			if item {
-				d, _ := DistanceTo(p, f.Geometry)
-				return d
-			}
+		func(min, max [2]float64, _ *Feature, _ bool) float64 {
 			return boxDistanceLowerBound(p, orb.Bound{Min: min, Max: max})
 		},
-		func(_, _ [2]float64, f *Feature, d float64) bool {
-			if q.accepts(f, nil) {
-				out = append(out, Neighbour{Feature: f, Distance: d})
+		func(_, _ [2]float64, f *Feature, lb float64) bool {
+			if len(out) >= k && lb > out[k-1].Distance {
+				return false
 			}
-			return len(out) < k
+			if !q.accepts(f, nil) {
+				return true
+			}
+			d, _ := DistanceTo(p, f.Geometry)
+			i := sort.Search(len(out), func(i int) bool {
+				if out[i].Distance != d {
+					return out[i].Distance > d
+				}
+				return lessKey(keyOf(f), keyOf(out[i].Feature))
+			})
+			out = append(out, Neighbour{})
+			copy(out[i+1:], out[i:])
+			out[i] = Neighbour{Feature: f, Distance: d}
+			if len(out) > k {
+				out = out[:k]
+			}
+			return true
 		},
 	)
 	return out, nil
