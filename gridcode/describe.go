@@ -52,13 +52,13 @@ func Describe(s string) (Description, error) {
 		}
 		d.Start, d.End, d.Time = rfc(st.Time.Start()), rfc(st.Time.End()), st.Time.String()
 		return d, nil
-	case strings.HasPrefix(s, "GZ") || strings.HasPrefix(s, "gz") || strings.Contains(s, ","):
+	case strings.HasPrefix(s, "GZ") || strings.HasPrefix(s, "gz") || isDigit(s[0]) && strings.Contains(s, ","):
 		c, err := Parse3D(s)
 		if err != nil {
 			return Description{}, err
 		}
 		return describe3D(c), nil
-	case s[0] == 'G' || s[0] == 'g' || strings.Contains(s, ":"):
+	case s[0] == 'G' || s[0] == 'g' || isDigit(s[0]) && strings.Contains(s, ":"):
 		c, err := Parse(s)
 		if err != nil {
 			return Description{}, err
@@ -81,7 +81,7 @@ func Describe(s string) (Description, error) {
 		d.Bounds = [4]float64{-180, -90, 180, 90}
 		return d, nil
 	case s[0] == 'N' || s[0] == 'S':
-		if len(s) > 4 && s[3] >= 'A' && s[3] <= 'Z' {
+		if len(s) >= 4 && s[3] >= 'A' && s[3] <= 'Z' {
 			c, err := ParseBeiDou(s)
 			if err != nil {
 				return Description{}, err
@@ -199,3 +199,5 @@ func Locate(scheme string, lat, lon, height float64, t time.Time, level, timeLev
 	}
 	return c.String(), nil
 }
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
