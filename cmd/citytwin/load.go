@@ -16,6 +16,7 @@ import (
 	"citytwin/importers/csvimport"
 	"citytwin/importers/geojson"
 	"citytwin/importers/osm"
+	"citytwin/samples"
 	"citytwin/spatial"
 	"citytwin/spatial/crs"
 )
@@ -231,9 +232,54 @@ func runSample(args []string, e env) error {
 		return err
 	}
 	defer store.Close()
-	k, err := spatial.NewKernel(ctx, store, nil)
+	layers, err := store.Layers(ctx)
 	if err != nil {
 		return err
 	}
-	return loadSample(ctx, k, *buildings, *seed, log)
+	if len(layers) > 0 {
+		return fmt.Errorf("the store already holds %d layers (%s…): generate into an empty one (a new --data directory)", len(layers), layers[0].Name)
+	}
+	return writeSample(ctx, store, *buildings, *seed, log)
+}
+
+// writeSample streams the sample city straight into an empty store in
+// synced batches, without building the in-memory index that serve builds
+// when it starts.
+func writeSample(ctx context.Context, store spatial.Store, n int, seed uint64, log *slog.Logger) error {
+	start := time.Now()
+	batch := make([]*spatial.Feature, 0, 10000)
+	var version uint64
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		if err := store.Put(ctx, batch); err != nil {
+			return err
+		}
+		if version%100000 < uint64(len(batch)) {
+			log.Info("writing sample city", "features", version, "elapsed", time.Since(start).Round(time.Millisecond))
+		}
+		batch = batch[:0]
+		return nil
+	}
+	err := samples.Generate(samples.Options{Seed: seed, Buildings: n}, func(f *spatial.Feature) error {
+		if err := f.Prepare(); err != nil {
+			return err
+		}
+		version++
+		f.Version = version
+		batch = append(batch, f)
+		if len(batch) == cap(batch) {
+			return flush()
+		}
+		return nil
+	})
+	if err == nil {
+		err = flush()
+	}
+	if err != nil {
+		return fmt.Errorf("write sample city: %w", err)
+	}
+	log.Info("sample city written", "features", version, "took", time.Since(start).Round(time.Millisecond))
+	return nil
 }
