@@ -4,11 +4,13 @@
 package httpx
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -93,18 +95,27 @@ func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter 
 // the mux pattern that matched. Long-lived routes (websockets) should be
 // registered outside it.
 func Wrap(h http.Handler, lim Limits, m *Metrics, log *slog.Logger) http.Handler {
-	inner := h
+	// The mux records the matched pattern on the request it routes, which
+	// under TimeoutHandler is a copy: pass it back through the context.
+	var inner http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(w, r)
+		if p, ok := r.Context().Value(patternKey{}).(*atomic.Value); ok {
+			p.Store(r.Pattern)
+		}
+	})
 	if lim.Timeout > 0 {
-		inner = http.TimeoutHandler(h, lim.Timeout, `{"error":"request took too long"}`)
+		inner = http.TimeoutHandler(inner, lim.Timeout, `{"error":"request took too long"}`)
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		if lim.MaxBody > 0 && r.Body != nil {
 			r.Body = http.MaxBytesReader(w, r.Body, lim.MaxBody)
 		}
+		var pattern atomic.Value
+		r = r.WithContext(context.WithValue(r.Context(), patternKey{}, &pattern))
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		inner.ServeHTTP(rec, r)
-		route := r.Pattern
+		route, _ := pattern.Load().(string)
 		if route == "" {
 			route = "unmatched"
 		}
@@ -118,6 +129,9 @@ func Wrap(h http.Handler, lim Limits, m *Metrics, log *slog.Logger) http.Handler
 		}
 	})
 }
+
+// patternKey carries the matched route pattern back out of the mux.
+type patternKey struct{}
 
 // TooLarge reports whether err came from a body over its MaxBytesReader
 // limit.
