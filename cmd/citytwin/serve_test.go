@@ -288,7 +288,7 @@ func TestServeEndToEnd(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	for _, want := range []string{"citytwin_http_requests_total", `citytwin_layer_features{layer="buildings"}`, "go_goroutines"} {
+	for _, want := range []string{`citytwin_http_requests_total{code="200",route="GET /api/v1/layers"}`, `citytwin_layer_features{layer="buildings"}`, "go_goroutines"} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("/metrics lacks %s", want)
 		}
