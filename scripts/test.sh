@@ -21,3 +21,14 @@ go tool staticcheck ./...
 
 echo "== go test"
 go test -count=1 ./...
+
+echo "== viewer: dist matches web/, browser tests in headless Chromium"
+if command -v npm >/dev/null && [ -x /usr/bin/chromium ]; then
+	bash viewer/check-dist.sh
+	(cd viewer/e2e && npm ci --no-audit --no-fund && node --test)
+elif [ "${CI:-}" = true ]; then
+	echo "the viewer checks need npm and chromium: bash scripts/deps.sh" >&2
+	exit 1
+else
+	echo "skipping the viewer build check and browser tests: no npm or /usr/bin/chromium (bash scripts/deps.sh installs them)"
+fi

@@ -20,6 +20,7 @@ import (
 	"citytwin/spatial/pebblestore"
 	"citytwin/spatial/pgstore"
 	"citytwin/tiles"
+	"citytwin/viewer"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -131,6 +132,7 @@ func runServe(args []string, e env) error {
 		httpx.WriteJSON(w, http.StatusOK, map[string]any{"status": "ok", "version": kernel.Version()})
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	viewer.Register(mux) // GET / (planner), GET /officer, GET /assets/{file}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		httpx.Error(w, http.StatusNotFound, fmt.Sprintf("no route for %s %s", r.Method, r.URL.Path), nil)
 	})
