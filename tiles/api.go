@@ -143,7 +143,7 @@ func (a *API) tile(w http.ResponseWriter, r *http.Request) {
 	body := e.Data
 	if strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
 		h.Set("Content-Encoding", "gzip")
-		body = e.Gzip
+		body = a.cache.GzipOf(e)
 	}
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	_, _ = w.Write(body)

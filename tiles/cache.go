@@ -3,8 +3,8 @@ package tiles
 import (
 	"bytes"
 	"compress/gzip"
-	"crypto/sha256"
-	"encoding/hex"
+	"fmt"
+	"hash/crc64"
 	"sync"
 
 	"citytwin/spatial"
@@ -22,12 +22,34 @@ type Key struct {
 	AsOf    string
 }
 
-// Entry is an encoded tile, gzipped too, with its ETag.
+// Entry is an encoded tile with its ETag. The gzipped form is made on the
+// first request that accepts gzip, then kept.
 type Entry struct {
 	Data  []byte
-	Gzip  []byte
 	ETag  string
 	Stats Stats
+
+	gzOnce sync.Once
+	gz     []byte
+}
+
+// Gzip returns the tile gzipped, compressing it on first use with a pooled
+// writer.
+func (e *Entry) Gzip(pool *sync.Pool) []byte {
+	e.gzOnce.Do(func() {
+		var buf bytes.Buffer
+		w, _ := pool.Get().(*gzip.Writer)
+		if w == nil {
+			w, _ = gzip.NewWriterLevel(&buf, gzip.BestSpeed)
+		} else {
+			w.Reset(&buf)
+		}
+		_, _ = w.Write(e.Data)
+		_ = w.Close()
+		pool.Put(w)
+		e.gz = buf.Bytes()
+	})
+	return e.gz
 }
 
 // Cache is an LRU cache of encoded tiles, invalidated by the change feed:
@@ -36,7 +58,9 @@ type Entry struct {
 // the cache for falling behind, the whole cache is purged and it
 // resubscribes.
 type Cache struct {
-	lru *lru.Cache[Key, Entry]
+	lru *lru.Cache[Key, *Entry]
+	// gzipWriters are reused: a new gzip.Writer allocates about 1 MB.
+	gzipWriters sync.Pool
 
 	mu    sync.Mutex
 	byZXY map[Key]struct{} // the same keys, to scan on invalidation
@@ -45,7 +69,7 @@ type Cache struct {
 // NewCache returns a cache holding up to size tiles.
 func NewCache(size int) (*Cache, error) {
 	c := &Cache{byZXY: map[Key]struct{}{}}
-	l, err := lru.NewWithEvict(size, func(k Key, _ Entry) {
+	l, err := lru.NewWithEvict(size, func(k Key, _ *Entry) {
 		c.mu.Lock()
 		delete(c.byZXY, k)
 		c.mu.Unlock()
@@ -58,16 +82,16 @@ func NewCache(size int) (*Cache, error) {
 }
 
 // Get returns a cached tile.
-func (c *Cache) Get(k Key) (Entry, bool) { return c.lru.Get(k) }
+func (c *Cache) Get(k Key) (*Entry, bool) { return c.lru.Get(k) }
 
-// Put caches a tile and returns its entry with the ETag set.
-func (c *Cache) Put(k Key, data []byte, st Stats) Entry {
-	sum := sha256.Sum256(data)
-	var gz bytes.Buffer
-	w, _ := gzip.NewWriterLevel(&gz, gzip.BestSpeed)
-	_, _ = w.Write(data)
-	_ = w.Close()
-	e := Entry{Data: data, Gzip: gz.Bytes(), ETag: `"` + hex.EncodeToString(sum[:12]) + `"`, Stats: st}
+// GzipOf returns an entry's gzipped bytes using the cache's writer pool.
+func (c *Cache) GzipOf(e *Entry) []byte { return e.Gzip(&c.gzipWriters) }
+
+// Put caches a tile and returns its entry with the ETag (a CRC-64 of the
+// bytes, with the length) set.
+func (c *Cache) Put(k Key, data []byte, st Stats) *Entry {
+	sum := crc64.Checksum(data, crc64.MakeTable(crc64.ECMA))
+	e := &Entry{Data: data, ETag: fmt.Sprintf(`"%016x-%x"`, sum, len(data)), Stats: st}
 	c.mu.Lock()
 	c.byZXY[k] = struct{}{}
 	c.mu.Unlock()

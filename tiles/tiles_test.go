@@ -1,6 +1,9 @@
 package tiles
 
 import (
+	"bytes"
+	"compress/gzip"
+	"io"
 	"math"
 	"testing"
 	"time"
@@ -122,7 +125,18 @@ func TestCacheInvalidation(t *testing.T) {
 		t.Errorf("untouched tile evicted")
 	}
 	e := c.Put(Key{Layers: "x"}, []byte("abc"), Stats{})
-	if e.ETag == "" || len(e.Gzip) == 0 {
-		t.Errorf("entry %+v", e)
+	gz := c.GzipOf(e)
+	if e.ETag == "" || len(gz) == 0 || &c.GzipOf(e)[0] != &gz[0] {
+		t.Errorf("entry %+v, gzip %d bytes", e, len(gz))
+	}
+	r, err := gzip.NewReader(bytes.NewReader(gz))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := io.ReadAll(r); string(b) != "abc" {
+		t.Errorf("gzip round trip %q", b)
+	}
+	if c.Put(Key{Layers: "y"}, []byte("abd"), Stats{}).ETag == e.ETag {
+		t.Errorf("different tiles share an ETag")
 	}
 }

@@ -22,7 +22,8 @@ func runBench(args []string, e env) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	buildings := fs.Int("buildings", 1_000_000, "bench index: buildings in the synthetic city")
 	queries := fs.Int("queries", 1000, "bench index: queries of each kind")
-	pg := fs.String("pg", "", "bench index: PostgreSQL/PostGIS URL for the baseline (an empty scratch database)")
+	pg := fs.String("pg", "", "bench index and tiles: PostgreSQL/PostGIS URL for the baseline (an empty scratch database)")
+	tileOpts := tileBenchFlags(fs)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -40,8 +41,12 @@ func runBench(args []string, e env) error {
 			if err := benchIndex(e, indexBenchOptions{buildings: *buildings, queries: *queries, pg: *pg}); err != nil {
 				return err
 			}
+		case "tiles":
+			if err := benchTiles(e, tileOpts()); err != nil {
+				return err
+			}
 		default:
-			return fmt.Errorf("unknown benchmark %q: this build has gridcode and index", name)
+			return fmt.Errorf("unknown benchmark %q: this build has gridcode, index and tiles", name)
 		}
 	}
 	return nil

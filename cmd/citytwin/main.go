@@ -40,6 +40,8 @@ func commands() map[string]func(args []string, e env) error {
 		"import": runImport,
 		"grid":   runGrid,
 		"bench":  runBench,
+		// hidden: the load generator that "bench tiles" runs as a second process
+		"bench-client": runBenchClient,
 	}
 }
 
@@ -52,7 +54,7 @@ commands:
   grid encode   encode points as GeoSOT, GeoSOT 3D, BeiDou, H3, time or space-time codes
   grid decode   describe a grid code as JSON
   grid cover    cover a GeoJSON polygon with GeoSOT cells
-  bench         run benchmarks (gridcode)
+  bench         run benchmarks: gridcode, index, tiles
 `
 
 // run executes one command line and returns the process exit code.
