@@ -25,7 +25,7 @@ go test -count=1 ./...
 echo "== viewer: dist matches web/, browser tests in headless Chromium"
 if command -v npm >/dev/null && [ -x /usr/bin/chromium ]; then
 	bash viewer/check-dist.sh
-	(cd viewer/e2e && npm ci --no-audit --no-fund && node --test)
+	(cd viewer/e2e && npm ci --no-audit --no-fund && node --test --test-timeout=180000)
 elif [ "${CI:-}" = true ]; then
 	echo "the viewer checks need npm and chromium: bash scripts/deps.sh" >&2
 	exit 1

@@ -62,11 +62,15 @@ async function open(context, path) {
   return { page, rec };
 }
 
-const idle = (page) => page.evaluate(() => new Promise((done) => {
+// idle waits until the map has drawn everything it needs. It polls the
+// map's state rather than waiting for one 'idle' event, which may already
+// have fired (or never fire when nothing changed), and it gives up with an
+// error instead of hanging.
+const idle = (page) => page.waitForFunction(() => {
   const { map } = window.__citytwin;
-  if (map.loaded() && !map.isMoving() && map.areTilesLoaded()) setTimeout(done, 50);
-  else map.once('idle', done);
-}));
+  map.triggerRepaint();
+  return map.loaded() && !map.isMoving() && map.areTilesLoaded();
+}, null, { timeout: IDLE_MS, polling: 100 });
 
 /** pixelStats screenshots an element and measures its colours in the page. */
 async function pixelStats(page, selector, file) {
@@ -209,9 +213,12 @@ describe('planner', () => {
     await page.fill('#asof-date', '1985-06-30');
     await page.dispatchEvent('#asof-date', 'change');
     await page.waitForFunction(() => window.__citytwin.asOf === '1985-06-30T23:59:59+08:00');
-    await page.waitForFunction(() => !window.__citytwin.map.areTilesLoaded() || true);
+    const timedTiles = () => rec.tiles.slice(before).filter((r) => r.url.includes('time=1985-06-30T23%3A59%3A59%2B08%3A00'));
+    for (let waited = 0; !timedTiles().some((r) => r.status === 200) && waited < IDLE_MS; waited += 100) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
     await idle(page);
-    const timed = rec.tiles.slice(before).filter((r) => r.url.includes('time=1985-06-30T23%3A59%3A59%2B08%3A00'));
+    const timed = timedTiles();
     assert.ok(timed.some((r) => r.status === 200), 'no tile fetched with ?time=');
     const then = await count();
     assert.ok(then < now, `buildings as of 1985: ${then}, now: ${now}`);
