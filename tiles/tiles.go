@@ -18,7 +18,6 @@ import (
 	"citytwin/tiles/mvt"
 
 	"github.com/paulmach/orb"
-	"github.com/paulmach/orb/clip"
 	"github.com/paulmach/orb/maptile"
 	"github.com/paulmach/orb/simplify"
 )
@@ -138,7 +137,7 @@ func (g *Generator) layer(name string, tile maptile.Tile, bound orb.Bound, t tim
 		}
 		for _, f := range page.Features {
 			geom := project(f.Geometry, tile)
-			geom = clip.Geometry(orb.Bound{Min: orb.Point{-Buffer, -Buffer}, Max: orb.Point{Extent + Buffer, Extent + Buffer}}, geom)
+			geom = clipToBox(orb.Bound{Min: orb.Point{-Buffer, -Buffer}, Max: orb.Point{Extent + Buffer, Extent + Buffer}}, geom)
 			if geom == nil {
 				continue
 			}

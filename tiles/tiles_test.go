@@ -140,3 +140,36 @@ func TestCacheInvalidation(t *testing.T) {
 		t.Errorf("different tiles share an ETag")
 	}
 }
+
+// TestClipConcavePolygonLeavesNoBridge clips a U-shaped polygon whose two
+// arms leave the box: the result must be two separate valid polygons, not
+// one ring joined by a zero-width bridge along the box edge (what
+// Sutherland–Hodgman clipping produces).
+func TestClipConcavePolygonLeavesNoBridge(t *testing.T) {
+	box := orb.Bound{Min: orb.Point{0, 0}, Max: orb.Point{100, 100}}
+	u := orb.Polygon{{{10, 50}, {30, 50}, {30, 150}, {70, 150}, {70, 50}, {90, 50}, {90, 200}, {10, 200}, {10, 50}}}
+	got := clipToBox(box, u)
+	mp, ok := got.(orb.MultiPolygon)
+	if !ok || len(mp) != 2 {
+		t.Fatalf("clip of a U gives %T %v, want two polygons", got, got)
+	}
+	area := 0.0
+	for _, p := range mp {
+		area += polygonArea(p)
+		for _, q := range p[0] {
+			if q[0] < 0 || q[0] > 100 || q[1] < 0 || q[1] > 100 {
+				t.Errorf("point %v outside the box", q)
+			}
+		}
+	}
+	if math.Abs(area-2*20*50) > 1e-9 {
+		t.Errorf("clipped area %v, want 2000", area)
+	}
+	inside := orb.Polygon{{{1, 1}, {2, 1}, {2, 2}, {1, 1}}}
+	if got := clipToBox(box, inside); !orb.Equal(got, inside) {
+		t.Errorf("inside polygon changed: %v", got)
+	}
+	if got := clipToBox(box, orb.Polygon{{{200, 200}, {300, 200}, {300, 300}, {200, 200}}}); got != nil {
+		t.Errorf("outside polygon kept: %v", got)
+	}
+}
