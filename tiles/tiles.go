@@ -47,12 +47,18 @@ type Options struct {
 	// MaxFeatures caps the features of one layer in one tile; past it the
 	// smallest are dropped (and counted).
 	MaxFeatures int
+	// LeanKeys are the only properties written below DetailZoom, where a
+	// tile holds thousands of features and the map only styles them;
+	// clients fetch a feature's full record from the features API.
+	// Empty means every scalar property at every zoom.
+	LeanKeys []string
 }
 
 // DefaultOptions are what the server uses: at extent 4096, 4 square units
 // is a sixteenth of a screen pixel of a 512-pixel tile.
 func DefaultOptions() Options {
-	return Options{MinArea: 4, MinLength: 2, DetailZoom: 16, Tolerance: 2, MaxFeatures: 20000}
+	return Options{MinArea: 4, MinLength: 2, DetailZoom: 16, Tolerance: 2, MaxFeatures: 20000,
+		LeanKeys: []string{"id", "height", "floors", "use", "class", "name", "code", "type"}}
 }
 
 // Stats says what went into a tile.
@@ -162,8 +168,15 @@ func (g *Generator) layer(name string, tile maptile.Tile, bound orb.Bound, t tim
 		st.Dropped += len(cands) - g.opts.MaxFeatures
 		cands = cands[:g.opts.MaxFeatures]
 	}
+	var lean map[string]bool
+	if !detail && len(g.opts.LeanKeys) > 0 {
+		lean = make(map[string]bool, len(g.opts.LeanKeys))
+		for _, k := range g.opts.LeanKeys {
+			lean[k] = true
+		}
+	}
 	for _, c := range cands {
-		l.Features = append(l.Features, toMVT(c))
+		l.Features = append(l.Features, toMVT(c, lean))
 	}
 	st.Features = len(l.Features)
 	return l, st, nil
@@ -318,8 +331,8 @@ func FeatureID(id string) uint64 {
 
 // toMVT converts a projected candidate with typed attributes: id, gridcode,
 // height and floors where set, and every scalar property (nested values
-// are left to the features API).
-func toMVT(c candidate) mvt.Feature {
+// are left to the features API); with lean set, only the keys in it.
+func toMVT(c candidate, lean map[string]bool) mvt.Feature {
 	f := c.f
 	props := map[string]any{"id": f.ID, "gridcode": f.Code.String()}
 	if f.Height > 0 {
@@ -343,6 +356,13 @@ func toMVT(c candidate) mvt.Feature {
 			props[k] = x
 		case int:
 			props[k] = int64(x)
+		}
+	}
+	if lean != nil {
+		for k := range props {
+			if !lean[k] {
+				delete(props, k)
+			}
 		}
 	}
 	mf := mvt.Feature{ID: FeatureID(f.ID), HasID: true, Geometry: c.geom, Properties: props}

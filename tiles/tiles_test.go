@@ -52,10 +52,11 @@ func TestRenderTile(t *testing.T) {
 	if len(dec.Layers) != 2 || dec.Layers[0].Name != "buildings" || dec.Layers[1].Name != "streets" {
 		t.Fatalf("layers %+v", dec.Layers)
 	}
+	// Below the detail zoom only the lean keys travel.
 	b := dec.Layers[0].Features[0]
 	if b.Properties["id"] != "big" || b.Properties["height"] != 30.0 || b.Properties["floors"] != int64(10) ||
-		b.Properties["use"] != "office" || b.Properties["gridcode"] != big.Code.String() || b.Properties["nested"] != nil {
-		t.Errorf("attributes %v", b.Properties)
+		b.Properties["use"] != "office" || b.Properties["gridcode"] != nil || b.Properties["n"] != nil || b.Properties["nested"] != nil {
+		t.Errorf("z14 attributes %v", b.Properties)
 	}
 	if b.ID != FeatureID("big") || FeatureID("7") != 7 {
 		t.Errorf("ids %d", b.ID)
@@ -66,11 +67,19 @@ func TestRenderTile(t *testing.T) {
 			t.Errorf("road point %v outside the buffer", p)
 		}
 	}
-	// At a detail zoom nothing is dropped for size.
-	tile = maptile.At(orb.Point{121.645, 38.916}, 18)
-	_, st, err = g.Render([]string{"buildings"}, 18, int(tile.X), int(tile.Y), time.Time{})
+	// At a detail zoom nothing is dropped for size and every scalar
+	// attribute travels.
+	tile = maptile.At(orb.Point{121.6405, 38.9155}, 18)
+	data, st, err = g.Render([]string{"buildings"}, 18, int(tile.X), int(tile.Y), time.Time{})
 	if err != nil || st.Features < 1 || st.Dropped != 0 {
 		t.Errorf("z18: %+v %v", st, err)
+	}
+	if dec, err = mvt.Decode(data); err != nil {
+		t.Fatal(err)
+	}
+	b = dec.Layers[0].Features[0]
+	if b.Properties["id"] != "big" || b.Properties["gridcode"] != big.Code.String() || b.Properties["n"] != 3.5 || b.Properties["nested"] != nil {
+		t.Errorf("z18 attributes %v", b.Properties)
 	}
 	// As of 2005 the demolished building is there.
 	tile = maptile.At(orb.Point{121.6425, 38.9175}, 16)
