@@ -390,7 +390,8 @@ func (im *importer) feature(rec []string) (*spatial.Feature, error) {
 		}
 		f.Properties[im.header[i]] = val
 	}
-	if key, err := applyProperties(f, im.lower); err != nil {
+	rules := importers.PropertyRules{Names: im.lower, TrimTimes: true, PlainKindErrors: true}
+	if key, err := importers.ApplyTypedProperties(f, rules); err != nil {
 		i := im.columnIndex(key)
 		return nil, im.errorAt(i, fmt.Errorf("column %q: %w", key, err))
 	}

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 
+	"citytwin/importers"
+
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/encoding/wkt"
 )
@@ -150,7 +152,7 @@ func (l *wktLexer) number() (string, error) {
 	for j < len(l.s) && (l.s[j] >= '0' && l.s[j] <= '9' || l.s[j] == '-' || l.s[j] == '+' || l.s[j] == '.' || l.s[j] == 'e' || l.s[j] == 'E') {
 		j++
 	}
-	if j == l.i || !isDecimal(l.s[l.i:j]) {
+	if j == l.i || !importers.IsDecimal(l.s[l.i:j]) {
 		return "", l.errorf("want a number, got %s", l.next())
 	}
 	n := l.s[l.i:j]

@@ -403,7 +403,7 @@ func (im *importer) buildFeature(m *members) error {
 		case string, int64, float64:
 			f.ID, _ = idString(v)
 		default:
-			return badAt(m.id.off, `"id" must be a string or a number, got %s`, goKind(v))
+			return badAt(m.id.off, `"id" must be a string or a number, got %s`, importers.Kind(v))
 		}
 	}
 	if f.ID == "" {
@@ -446,8 +446,8 @@ func (im *importer) finish(f *spatial.Feature, c crs.CRS, z float64, hasZ bool, 
 		}
 		f.Properties["z"] = z
 	}
-	if i, err := applyProperties(f); err != nil {
-		return at(offs[i], err)
+	if k, err := importers.ApplyTypedProperties(f, importers.PropertyRules{}); err != nil {
+		return at(offs[propertyKey(k)], fmt.Errorf("property %q: %w", k, err))
 	}
 	if err := f.Prepare(); err != nil {
 		if gerr := spatial.CheckGeometry(f.Geometry); gerr != nil {
