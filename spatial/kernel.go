@@ -18,6 +18,26 @@ type Kernel struct {
 
 	wmu     sync.Mutex // serialises writes so versions are assigned in commit order
 	version uint64
+	hooks   []func([]Change)
+}
+
+// OnCommit registers a function called with every write's changes after
+// they are durable and indexed and before the write returns, so that
+// derived state (a tile cache) is never stale once a writer has its
+// answer. Hooks run under the write lock: they must be quick and must not
+// write to the kernel. Register hooks before serving.
+func (k *Kernel) OnCommit(fn func([]Change)) {
+	k.wmu.Lock()
+	defer k.wmu.Unlock()
+	k.hooks = append(k.hooks, fn)
+}
+
+// commit runs the hooks and publishes the changes. The caller holds wmu.
+func (k *Kernel) commit(changes []Change) {
+	for _, h := range k.hooks {
+		h(changes)
+	}
+	k.feed.Publish(changes)
 }
 
 // NewKernel loads every layer of the store into memory and returns the
@@ -95,7 +115,7 @@ func (k *Kernel) Put(ctx context.Context, features []*Feature) ([]Change, error)
 		return nil, fmt.Errorf("spatial: put: %w", err)
 	}
 	changes := k.index.Apply(own)
-	k.feed.Publish(changes)
+	k.commit(changes)
 	return changes, nil
 }
 
@@ -109,6 +129,6 @@ func (k *Kernel) Delete(ctx context.Context, layer string, ids []string) ([]Chan
 	}
 	k.version++
 	changes := k.index.Remove(layer, ids, k.version)
-	k.feed.Publish(changes)
+	k.commit(changes)
 	return changes, nil
 }

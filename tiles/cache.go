@@ -52,11 +52,10 @@ func (e *Entry) Gzip(pool *sync.Pool) []byte {
 	return e.gz
 }
 
-// Cache is an LRU cache of encoded tiles, invalidated by the change feed:
-// a change evicts every cached tile (at any zoom) whose buffered bounds
-// meet the changed feature's old or new bounding box. When the feed drops
-// the cache for falling behind, the whole cache is purged and it
-// resubscribes.
+// Cache is an LRU cache of encoded tiles, invalidated by the kernel's
+// writes (see Attach): a change evicts every cached tile (at any zoom)
+// whose buffered bounds meet the changed feature's old or new bounding
+// box.
 type Cache struct {
 	lru *lru.Cache[Key, *Entry]
 	// gzipWriters are reused: a new gzip.Writer allocates about 1 MB.
@@ -131,27 +130,20 @@ func (c *Cache) Invalidate(ch spatial.Change) {
 // Purge empties the cache.
 func (c *Cache) Purge() { c.lru.Purge() }
 
-// Follow applies the kernel's change feed to the cache until stop is
-// closed, purging and resubscribing whenever the feed drops it.
-func (c *Cache) Follow(k *spatial.Kernel, stop <-chan struct{}) {
-	for c.follow(k.Subscribe(4096), stop) {
+// InvalidateAll applies a write's changes: each evicts the tiles it
+// touches; a write of more than 1,000 changes purges the cache instead of
+// testing every cached tile against every change.
+func (c *Cache) InvalidateAll(changes []spatial.Change) {
+	if len(changes) > 1000 {
 		c.Purge()
+		return
+	}
+	for _, ch := range changes {
+		c.Invalidate(ch)
 	}
 }
 
-// follow applies one subscription; it returns false once stop is closed
-// and true when the feed dropped the subscription.
-func (c *Cache) follow(sub *spatial.Subscription, stop <-chan struct{}) bool {
-	for {
-		select {
-		case <-stop:
-			sub.Cancel()
-			return false
-		case ch, ok := <-sub.C:
-			if !ok {
-				return true
-			}
-			c.Invalidate(ch)
-		}
-	}
-}
+// Attach keeps the cache in step with a kernel: every write invalidates
+// the tiles it touches before the write returns, so an edit shows on the
+// next request.
+func (c *Cache) Attach(k *spatial.Kernel) { k.OnCommit(c.InvalidateAll) }

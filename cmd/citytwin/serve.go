@@ -124,9 +124,7 @@ func runServe(args []string, e env) error {
 	if err != nil {
 		return err
 	}
-	stopCache := make(chan struct{})
-	defer close(stopCache)
-	go cache.Follow(kernel, stopCache)
+	cache.Attach(kernel)
 	tiles.NewAPI(tiles.NewGenerator(kernel.Index(), tiles.DefaultOptions()), cache, kernel.Index(), samples.Attribution).Register(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteJSON(w, http.StatusOK, map[string]any{"status": "ok", "version": kernel.Version()})
