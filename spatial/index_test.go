@@ -137,6 +137,9 @@ func TestSearchMatchesBruteForce(t *testing.T) {
 			if len(want) == 0 {
 				t.Fatalf("test selects nothing")
 			}
+			if n, err := ix.Count("b", tc.q); err != nil || n != len(want) {
+				t.Errorf("Count = %d, %v; want %d", n, err, len(want))
+			}
 			for _, limit := range []int{7, 100, MaxLimit} {
 				q := tc.q
 				q.Limit = limit

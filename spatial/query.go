@@ -30,6 +30,9 @@ var ErrQuery = errors.New("bad query")
 type Query struct {
 	// Bound keeps features whose geometry intersects the box.
 	Bound *orb.Bound
+	// BoundByBox makes Bound test bounding boxes only, skipping the exact
+	// test: for callers that clip geometry themselves (tile rendering).
+	BoundByBox bool
 	// Intersects keeps features whose geometry intersects this geometry.
 	Intersects orb.Geometry
 	// Within keeps features lying wholly inside this (areal) geometry.
@@ -174,7 +177,7 @@ func (q *Query) accepts(f *Feature, cellBound *orb.Bound) bool {
 			return false
 		}
 	}
-	if q.Bound != nil && !Intersects(f.Geometry, *q.Bound) {
+	if q.Bound != nil && !q.BoundByBox && !Intersects(f.Geometry, *q.Bound) {
 		return false
 	}
 	if q.Intersects != nil && !Intersects(f.Geometry, q.Intersects) {
@@ -372,37 +375,36 @@ func (ix *Index) Nearest(layer string, p orb.Point, k int, q Query) ([]Neighbour
 // Count returns how many features of a layer match q (Limit and Cursor are
 // ignored).
 func (ix *Index) Count(layer string, q Query) (int, error) {
+	n := 0
+	err := ix.Each(layer, q, func(*Feature) bool { n++; return true })
+	return n, err
+}
+
+// Each calls fn for every feature of a layer matching q, in no particular
+// order, until fn returns false (Limit and Cursor are ignored). It is the
+// cheap path for consumers that take everything in an area, such as tile
+// rendering, and skips the ordering that pagination needs.
+func (ix *Index) Each(layer string, q Query, fn func(*Feature) bool) error {
 	l, err := ix.checkLayer(layer)
 	if err != nil {
-		return 0, err
+		return err
 	}
 	l.mu.RLock()
 	defer l.mu.RUnlock()
-	n := 0
-	switch {
-	case q.Cell != nil:
+	if q.Cell != nil {
 		cb := q.Cell.Bounds()
 		cellBound := orb.Bound{Min: orb.Point{cb.West, cb.South}, Max: orb.Point{cb.East, cb.North}}
-		l.cellAncestors(*q.Cell, func(f *Feature) bool {
-			if q.accepts(f, &cellBound) {
-				n++
-			}
-			return true
+		more := l.cellAncestors(*q.Cell, func(f *Feature) bool {
+			return !q.accepts(f, &cellBound) || fn(f)
 		})
-		l.cellDescendants(*q.Cell, nil, func(f *Feature) bool {
-			if q.accepts(f, nil) {
-				n++
-			}
-			return true
-		})
-	default:
-		box := spatialBox(q)
-		l.tree.Search(box.Min, box.Max, func(_, _ [2]float64, f *Feature) bool {
-			if q.accepts(f, nil) {
-				n++
-			}
-			return true
-		})
+		if more {
+			l.cellDescendants(*q.Cell, nil, func(f *Feature) bool { return !q.accepts(f, nil) || fn(f) })
+		}
+		return nil
 	}
-	return n, nil
+	box := spatialBox(q)
+	l.tree.Search(box.Min, box.Max, func(_, _ [2]float64, f *Feature) bool {
+		return !q.accepts(f, nil) || fn(f)
+	})
+	return nil
 }

@@ -129,40 +129,37 @@ type candidate struct {
 func (g *Generator) layer(name string, tile maptile.Tile, bound orb.Bound, t time.Time) (mvt.Layer, Stats, error) {
 	var st Stats
 	l := mvt.Layer{Name: name, Extent: Extent}
-	q := spatial.Query{Bound: &bound, Time: t, Limit: spatial.MaxLimit}
+	q := spatial.Query{Bound: &bound, BoundByBox: true, Time: t}
 	z := int(tile.Z)
 	detail := z >= g.opts.DetailZoom
+	box := orb.Bound{Min: orb.Point{-Buffer, -Buffer}, Max: orb.Point{Extent + Buffer, Extent + Buffer}}
 	var cands []candidate
-	for {
-		page, err := g.index.Search(name, q)
-		if errors.Is(err, spatial.ErrNotFound) {
-			return l, st, nil // an empty layer: nothing there yet
+	err := g.index.Each(name, q, func(f *spatial.Feature) bool {
+		geom := clipToBox(box, project(f.Geometry, tile))
+		if geom == nil {
+			return true
 		}
-		if err != nil {
-			return l, st, err
+		if !detail && g.opts.Tolerance > 0 {
+			geom = simplify.DouglasPeucker(g.opts.Tolerance).Simplify(geom)
 		}
-		for _, f := range page.Features {
-			geom := project(f.Geometry, tile)
-			geom = clipToBox(orb.Bound{Min: orb.Point{-Buffer, -Buffer}, Max: orb.Point{Extent + Buffer, Extent + Buffer}}, geom)
-			if geom == nil {
-				continue
-			}
-			if !detail && g.opts.Tolerance > 0 {
-				geom = simplify.DouglasPeucker(g.opts.Tolerance).Simplify(geom)
-			}
-			geom = roundGeometry(geom)
-			size, keep := measure(geom)
-			if !keep || (!detail && tooSmall(geom, size, g.opts)) {
-				st.Dropped++
-				continue
-			}
-			cands = append(cands, candidate{f: f, geom: geom, size: size})
+		geom = roundGeometry(geom)
+		size, keep := measure(geom)
+		if !keep || (!detail && tooSmall(geom, size, g.opts)) {
+			st.Dropped++
+			return true
 		}
-		if page.Next == "" {
-			break
-		}
-		q.Cursor = page.Next
+		cands = append(cands, candidate{f: f, geom: geom, size: size})
+		return true
+	})
+	if errors.Is(err, spatial.ErrNotFound) {
+		return l, st, nil // an empty layer: nothing there yet
 	}
+	if err != nil {
+		return l, st, err
+	}
+	// A stable order (grid code, then id) keeps tiles, and their ETags,
+	// identical from render to render.
+	sort.Slice(cands, func(i, j int) bool { return lessCandidate(cands[i], cands[j]) })
 	if g.opts.MaxFeatures > 0 && len(cands) > g.opts.MaxFeatures {
 		sort.SliceStable(cands, func(i, j int) bool { return cands[i].size > cands[j].size })
 		st.Dropped += len(cands) - g.opts.MaxFeatures
@@ -180,6 +177,14 @@ func (g *Generator) layer(name string, tile maptile.Tile, bound orb.Bound, t tim
 	}
 	st.Features = len(l.Features)
 	return l, st, nil
+}
+
+func lessCandidate(a, b candidate) bool {
+	ca, cb := a.f.Code, b.f.Code
+	if c := ca.Compare(cb); c != 0 {
+		return c < 0
+	}
+	return a.f.ID < b.f.ID
 }
 
 // project maps a lon/lat geometry to the tile's pixel space (x right, y
@@ -245,10 +250,44 @@ func mapPoints(g orb.Geometry, f func(orb.Point) orb.Point) orb.Geometry {
 	return g
 }
 
-// roundGeometry snaps to integer tile coordinates. The MVT encoder drops
-// the repeated points and collapsed parts this can create.
+// roundGeometry snaps to integer tile coordinates, in place: the geometry
+// is the renderer's own projected copy. The MVT encoder drops the repeated
+// points and collapsed parts this can create.
 func roundGeometry(g orb.Geometry) orb.Geometry {
-	return mapPoints(g, func(p orb.Point) orb.Point { return orb.Point{math.Round(p[0]), math.Round(p[1])} })
+	line := func(ps []orb.Point) {
+		for i, p := range ps {
+			ps[i] = orb.Point{math.Round(p[0]), math.Round(p[1])}
+		}
+	}
+	switch v := g.(type) {
+	case orb.Point:
+		return orb.Point{math.Round(v[0]), math.Round(v[1])}
+	case orb.MultiPoint:
+		line(v)
+	case orb.LineString:
+		line(v)
+	case orb.MultiLineString:
+		for _, l := range v {
+			line(l)
+		}
+	case orb.Ring:
+		line(v)
+	case orb.Polygon:
+		for _, r := range v {
+			line(r)
+		}
+	case orb.MultiPolygon:
+		for _, p := range v {
+			for _, r := range p {
+				line(r)
+			}
+		}
+	case orb.Collection:
+		for i, m := range v {
+			v[i] = roundGeometry(m)
+		}
+	}
+	return g
 }
 
 // measure returns a polygon's area or a line's length in tile units, and
@@ -334,21 +373,26 @@ func FeatureID(id string) uint64 {
 // are left to the features API); with lean set, only the keys in it.
 func toMVT(c candidate, lean map[string]bool) mvt.Feature {
 	f := c.f
-	props := map[string]any{"id": f.ID, "gridcode": f.Code.String()}
-	if f.Height > 0 {
+	keep := func(k string) bool { return lean == nil || lean[k] }
+	props := make(map[string]any, 8)
+	props["id"] = f.ID
+	if keep("gridcode") {
+		props["gridcode"] = f.Code.String()
+	}
+	if f.Height > 0 && keep("height") {
 		props["height"] = f.Height
 	}
-	if f.Floors > 0 {
+	if f.Floors > 0 && keep("floors") {
 		props["floors"] = int64(f.Floors)
 	}
-	if !f.ValidFrom.IsZero() {
+	if !f.ValidFrom.IsZero() && keep("valid_from") {
 		props["valid_from"] = f.ValidFrom.Format(time.RFC3339)
 	}
-	if !f.ValidTo.IsZero() {
+	if !f.ValidTo.IsZero() && keep("valid_to") {
 		props["valid_to"] = f.ValidTo.Format(time.RFC3339)
 	}
 	for k, v := range f.Properties {
-		if _, taken := props[k]; taken {
+		if _, taken := props[k]; taken || !keep(k) {
 			continue
 		}
 		switch x := v.(type) {
@@ -356,13 +400,6 @@ func toMVT(c candidate, lean map[string]bool) mvt.Feature {
 			props[k] = x
 		case int:
 			props[k] = int64(x)
-		}
-	}
-	if lean != nil {
-		for k := range props {
-			if !lean[k] {
-				delete(props, k)
-			}
 		}
 	}
 	mf := mvt.Feature{ID: FeatureID(f.ID), HasID: true, Geometry: c.geom, Properties: props}
