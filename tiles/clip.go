@@ -20,17 +20,49 @@ func clipToBox(box orb.Bound, g orb.Geometry) orb.Geometry {
 	if g == nil || !box.Intersects(g.Bound()) {
 		return nil
 	}
-	switch g.(type) {
+	switch v := g.(type) {
 	case orb.Polygon, orb.MultiPolygon:
 		gb := g.Bound()
 		if box.Contains(gb.Min) && box.Contains(gb.Max) {
 			return g
+		}
+		// Clipping a convex ring to a rectangle cannot leave a bridge, and
+		// most buildings are convex: keep the fast clipper for them.
+		if p, ok := v.(orb.Polygon); ok && len(p) == 1 && convex(p[0]) {
+			return clip.Geometry(box, g)
 		}
 		if out, ok := overlayClip(box, g); ok {
 			return out
 		}
 	}
 	return clip.Geometry(box, g)
+}
+
+// convex reports whether a closed ring turns the same way at every vertex
+// (collinear vertices allowed).
+func convex(r orb.Ring) bool {
+	n := len(r) - 1 // the last point repeats the first
+	if n < 3 {
+		return false
+	}
+	sign := 0
+	for i := 0; i < n; i++ {
+		a, b, c := r[i], r[(i+1)%n], r[(i+2)%n]
+		cross := (b[0]-a[0])*(c[1]-b[1]) - (b[1]-a[1])*(c[0]-b[0])
+		switch {
+		case cross > 0:
+			if sign < 0 {
+				return false
+			}
+			sign = 1
+		case cross < 0:
+			if sign > 0 {
+				return false
+			}
+			sign = -1
+		}
+	}
+	return sign != 0
 }
 
 // overlayClip intersects an areal geometry with the box exactly.

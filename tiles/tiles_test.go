@@ -182,3 +182,27 @@ func TestClipConcavePolygonLeavesNoBridge(t *testing.T) {
 		t.Errorf("outside polygon kept: %v", got)
 	}
 }
+
+func TestConvex(t *testing.T) {
+	tests := []struct {
+		r    orb.Ring
+		want bool
+	}{
+		{orb.Ring{{0, 0}, {1, 0}, {1, 1}, {0, 1}, {0, 0}}, true},
+		{orb.Ring{{0, 0}, {0, 1}, {1, 1}, {1, 0}, {0, 0}}, true},
+		{orb.Ring{{0, 0}, {1, 0}, {2, 0}, {2, 1}, {0, 1}, {0, 0}}, true},
+		{orb.Ring{{0, 0}, {2, 0}, {2, 2}, {1, 1}, {0, 2}, {0, 0}}, false},
+		{orb.Ring{{0, 0}, {1, 0}, {2, 0}, {0, 0}}, false},
+	}
+	for i, tc := range tests {
+		if got := convex(tc.r); got != tc.want {
+			t.Errorf("case %d: convex = %v", i, got)
+		}
+	}
+	// A convex polygon crossing the box clips to the same area either way.
+	box := orb.Bound{Min: orb.Point{0, 0}, Max: orb.Point{100, 100}}
+	sq := orb.Polygon{{{50, 50}, {150, 50}, {150, 150}, {50, 150}, {50, 50}}}
+	if a := polygonArea(clipToBox(box, sq).(orb.Polygon)); a != 2500 {
+		t.Errorf("clipped square area %v", a)
+	}
+}
