@@ -345,7 +345,7 @@ func (im *importer) feature(rec []string) (*spatial.Feature, error) {
 			}
 		}
 		if c != nil {
-			if g, err = project(g, c); err != nil {
+			if g, err = importers.ToWGS84(g, c); err != nil {
 				return nil, im.errorAt(im.wkt, fmt.Errorf("column %q: %w", im.header[im.wkt], err))
 			}
 		}
@@ -361,12 +361,13 @@ func (im *importer) feature(rec []string) (*spatial.Feature, error) {
 			return nil, im.columnError(im.lat, err)
 		}
 		p := orb.Point{x, y}
+		var g orb.Geometry = p
 		if c != nil {
-			if p, err = projectPoint(p, c); err != nil {
+			if g, err = importers.ToWGS84(p, c); err != nil {
 				return nil, im.errorAt(im.lon, fmt.Errorf("columns %q, %q: %w", im.header[im.lon], im.header[im.lat], err))
 			}
 		}
-		f.Geometry = p
+		f.Geometry = g
 	}
 	if im.id >= 0 {
 		f.ID = strings.Clone(strings.TrimSpace(rec[im.id]))
@@ -435,68 +436,6 @@ func (im *importer) sridLookup(srid int) (crs.CRS, error) {
 func outsideLonLat(g orb.Geometry) bool {
 	b := g.Bound()
 	return b.Min[0] < -180 || b.Max[0] > 180 || b.Min[1] < -90 || b.Max[1] > 90
-}
-
-// project converts g's coordinates in place (a Point is returned anew)
-// from c to longitude/latitude.
-func project(g orb.Geometry, c crs.CRS) (orb.Geometry, error) {
-	switch v := g.(type) {
-	case orb.Point:
-		return projectPoint(v, c)
-	case orb.MultiPoint:
-		return v, projectPoints(v, c)
-	case orb.LineString:
-		return v, projectPoints(v, c)
-	case orb.MultiLineString:
-		for _, l := range v {
-			if err := projectPoints(l, c); err != nil {
-				return nil, err
-			}
-		}
-	case orb.Polygon:
-		for _, r := range v {
-			if err := projectPoints(r, c); err != nil {
-				return nil, err
-			}
-		}
-	case orb.MultiPolygon:
-		for _, p := range v {
-			for _, r := range p {
-				if err := projectPoints(r, c); err != nil {
-					return nil, err
-				}
-			}
-		}
-	case orb.Collection:
-		for i, m := range v {
-			var err error
-			if v[i], err = project(m, c); err != nil {
-				return nil, err
-			}
-		}
-	}
-	return g, nil
-}
-
-// projectPoints converts points in place.
-func projectPoints(pts []orb.Point, c crs.CRS) error {
-	for i, p := range pts {
-		q, err := projectPoint(p, c)
-		if err != nil {
-			return fmt.Errorf("position %d: %w", i, err)
-		}
-		pts[i] = q
-	}
-	return nil
-}
-
-// projectPoint converts one point.
-func projectPoint(p orb.Point, c crs.CRS) (orb.Point, error) {
-	lon, lat, err := c.ToWGS84(p[0], p[1])
-	if err != nil {
-		return p, fmt.Errorf("[%v, %v] in %s: %w", p[0], p[1], c.Code(), err)
-	}
-	return orb.Point{lon, lat}, nil
 }
 
 // formatError is input that is not the CSV the importer expects. It

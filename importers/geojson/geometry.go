@@ -2,9 +2,9 @@ package geojson
 
 import (
 	"encoding/json"
-	"fmt"
 	"strings"
 
+	"citytwin/importers"
 	"citytwin/spatial/crs"
 
 	"github.com/paulmach/orb"
@@ -256,7 +256,7 @@ func (p *parser) build(o *geomObj, c crs.CRS, depth int) (g orb.Geometry, z floa
 		}
 	}
 	if c != nil {
-		if o.g, err = project(o.g, c); err != nil {
+		if o.g, err = importers.ToWGS84(o.g, c); err != nil {
 			return nil, 0, false, at(o.coordinates.off, err)
 		}
 	}
@@ -289,61 +289,6 @@ func (p *parser) collection(o *geomObj, c crs.CRS, depth int) (orb.Geometry, err
 		return err
 	})
 	return coll, err
-}
-
-// project converts the coordinates of g in place (a Point is returned
-// anew) from c to longitude/latitude.
-func project(g orb.Geometry, c crs.CRS) (orb.Geometry, error) {
-	switch v := g.(type) {
-	case orb.Point:
-		return projectPoint(v, c)
-	case orb.MultiPoint:
-		return v, projectPoints(v, c)
-	case orb.LineString:
-		return v, projectPoints(v, c)
-	case orb.MultiLineString:
-		for _, l := range v {
-			if err := projectPoints(l, c); err != nil {
-				return nil, err
-			}
-		}
-	case orb.Polygon:
-		for _, r := range v {
-			if err := projectPoints(r, c); err != nil {
-				return nil, err
-			}
-		}
-	case orb.MultiPolygon:
-		for _, p := range v {
-			for _, r := range p {
-				if err := projectPoints(r, c); err != nil {
-					return nil, err
-				}
-			}
-		}
-	}
-	return g, nil
-}
-
-// projectPoints converts points in place.
-func projectPoints(pts []orb.Point, c crs.CRS) error {
-	for i, p := range pts {
-		q, err := projectPoint(p, c)
-		if err != nil {
-			return fmt.Errorf("position %d: %w", i, err)
-		}
-		pts[i] = q
-	}
-	return nil
-}
-
-// projectPoint converts one point.
-func projectPoint(p orb.Point, c crs.CRS) (orb.Point, error) {
-	lon, lat, err := c.ToWGS84(p[0], p[1])
-	if err != nil {
-		return p, fmt.Errorf("[%v, %v] in %s: %w", p[0], p[1], c.Code(), err)
-	}
-	return orb.Point{lon, lat}, nil
 }
 
 // maxDepth bounds the nesting of GeometryCollections.
