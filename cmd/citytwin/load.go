@@ -242,10 +242,11 @@ func runSample(args []string, e env) error {
 	return writeSample(ctx, store, *buildings, *seed, log)
 }
 
-// writeSample streams the sample city straight into an empty store in
-// synced batches, without building the in-memory index that serve builds
-// when it starts.
+// writeSample streams the sample city (n buildings; 0 for the default
+// district, more spill over the rest of the land) straight into an empty
+// store in synced batches; serve then loads it like any other store.
 func writeSample(ctx context.Context, store spatial.Store, n int, seed uint64, log *slog.Logger) error {
+	log.Info("generating the Dalian sample city", "seed", seed, "buildings", n)
 	start := time.Now()
 	batch := make([]*spatial.Feature, 0, 10000)
 	var version uint64
@@ -280,6 +281,6 @@ func writeSample(ctx context.Context, store spatial.Store, n int, seed uint64, l
 	if err != nil {
 		return fmt.Errorf("write sample city: %w", err)
 	}
-	log.Info("sample city written", "features", version, "took", time.Since(start).Round(time.Millisecond))
+	log.Info("sample city loaded", "features", version, "took", time.Since(start).Round(time.Millisecond))
 	return nil
 }

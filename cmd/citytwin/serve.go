@@ -98,16 +98,20 @@ func runServe(args []string, e env) error {
 		return err
 	}
 	defer store.Close()
+	layers, err := store.Layers(ctx)
+	if err != nil {
+		return err
+	}
+	if len(layers) == 0 {
+		if err := writeSample(ctx, store, *buildings, *seed, log); err != nil {
+			return err
+		}
+	}
 	kernel, err := spatial.NewKernel(ctx, store, func(layer string, n int, took time.Duration) {
 		log.Info("layer loaded", "layer", layer, "features", n, "took", took.Round(time.Millisecond))
 	})
 	if err != nil {
 		return err
-	}
-	if len(kernel.Index().Layers()) == 0 {
-		if err := loadSample(ctx, kernel, *buildings, *seed, log); err != nil {
-			return err
-		}
 	}
 
 	reg := prometheus.NewRegistry()
@@ -158,46 +162,6 @@ func runServe(args []string, e env) error {
 	if err := srv.Shutdown(shutCtx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
-	return nil
-}
-
-// loadSample generates the Dalian sample city (n buildings; 0 for the
-// default district, more spill over the rest of the land) into the kernel,
-// reporting progress.
-func loadSample(ctx context.Context, k *spatial.Kernel, n int, seed uint64, log *slog.Logger) error {
-	start := time.Now()
-	var batch []*spatial.Feature
-	total := 0
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
-		}
-		if _, err := k.Put(ctx, batch); err != nil {
-			return err
-		}
-		total += len(batch)
-		batch = batch[:0]
-		if total%50000 < 5000 {
-			log.Info("loading sample city", "features", total, "elapsed", time.Since(start).Round(time.Millisecond))
-		}
-		return nil
-	}
-	sink := func(f *spatial.Feature) error {
-		batch = append(batch, f)
-		if len(batch) >= 5000 {
-			return flush()
-		}
-		return nil
-	}
-	log.Info("generating the Dalian sample city", "seed", seed, "buildings", n)
-	err := samples.Generate(samples.Options{Seed: seed, Buildings: n}, sink)
-	if err == nil {
-		err = flush()
-	}
-	if err != nil {
-		return fmt.Errorf("load sample city: %w", err)
-	}
-	log.Info("sample city loaded", "features", total, "took", time.Since(start).Round(time.Millisecond))
 	return nil
 }
 
