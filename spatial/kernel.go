@@ -17,7 +17,7 @@ type Kernel struct {
 	feed  Feed
 
 	wmu     sync.Mutex // serialises writes so versions are assigned in commit order
-	version uint64
+	version uint64     // the newest version assigned (see nextVersion)
 	hooks   []func([]Change)
 }
 
@@ -85,6 +85,19 @@ func (k *Kernel) Store() Store { return k.store }
 // Subscribe returns a change-feed subscription with a buffer of n changes.
 func (k *Kernel) Subscribe(n int) *Subscription { return k.feed.Subscribe(n) }
 
+// nextVersion returns a version greater than every one assigned before,
+// across restarts too: the larger of the last version plus one and the
+// wall clock in microseconds (below 2^53, so JSON clients read it exactly,
+// until the year 2255). A delete leaves no record in the store to
+// remember its version by, so a plain counter restored from the stored
+// features could hand out a deleted feature's version again after a
+// restart; the clock cannot (unless it is set back by more than the
+// downtime). The caller holds wmu.
+func (k *Kernel) nextVersion() uint64 {
+	k.version = max(k.version+1, uint64(time.Now().UnixMicro()))
+	return k.version
+}
+
 // Version returns the newest version written.
 func (k *Kernel) Version() uint64 {
 	k.wmu.Lock()
@@ -106,12 +119,12 @@ func (k *Kernel) Put(ctx context.Context, features []*Feature) ([]Change, error)
 	}
 	k.wmu.Lock()
 	defer k.wmu.Unlock()
+	prev := k.version
 	for _, f := range own {
-		k.version++
-		f.Version = k.version
+		f.Version = k.nextVersion()
 	}
 	if err := k.store.Put(ctx, own); err != nil {
-		k.version -= uint64(len(own))
+		k.version = prev
 		return nil, fmt.Errorf("spatial: put: %w", err)
 	}
 	changes := k.index.Apply(own)
@@ -127,8 +140,7 @@ func (k *Kernel) Delete(ctx context.Context, layer string, ids []string) ([]Chan
 	if err := k.store.Delete(ctx, layer, ids); err != nil {
 		return nil, fmt.Errorf("spatial: delete: %w", err)
 	}
-	k.version++
-	changes := k.index.Remove(layer, ids, k.version)
+	changes := k.index.Remove(layer, ids, k.nextVersion())
 	k.commit(changes)
 	return changes, nil
 }
