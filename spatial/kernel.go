@@ -50,30 +50,47 @@ func NewKernel(ctx context.Context, store Store, progress func(layer string, n i
 	}
 	for _, li := range layers {
 		start := time.Now()
-		batch := make([]*Feature, 0, 4096)
-		n := 0
-		err := store.Scan(ctx, li.Name, func(f *Feature) error {
-			if f.Version > k.version {
-				k.version = f.Version
-			}
-			batch = append(batch, f)
-			if len(batch) == cap(batch) {
-				k.index.Apply(batch)
-				n += len(batch)
-				batch = batch[:0]
-			}
-			return nil
-		})
+		n, err := k.loadLayer(ctx, li.Name)
 		if err != nil {
 			return nil, fmt.Errorf("spatial: load layer %q: %w", li.Name, err)
 		}
-		k.index.Apply(batch)
-		n += len(batch)
 		if progress != nil {
 			progress(li.Name, n, time.Since(start))
 		}
 	}
 	return k, nil
+}
+
+// loadLayer scans one layer of the store into the index. Decoding (in the
+// store's scan) and indexing overlap: batches go to a second goroutine,
+// so loading takes about the longer of the two rather than their sum.
+func (k *Kernel) loadLayer(ctx context.Context, layer string) (int, error) {
+	batches := make(chan []*Feature, 4)
+	applied := make(chan int)
+	go func() {
+		n := 0
+		for b := range batches {
+			k.index.Apply(b)
+			n += len(b)
+		}
+		applied <- n
+	}()
+	batch := make([]*Feature, 0, 4096)
+	err := k.store.Scan(ctx, layer, func(f *Feature) error {
+		k.version = max(k.version, f.Version)
+		batch = append(batch, f)
+		if len(batch) == cap(batch) {
+			batches <- batch
+			batch = make([]*Feature, 0, 4096)
+		}
+		return nil
+	})
+	if err == nil && len(batch) > 0 {
+		batches <- batch
+	}
+	close(batches)
+	n := <-applied
+	return n, err
 }
 
 // Index returns the in-memory index for queries.
