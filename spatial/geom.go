@@ -76,7 +76,8 @@ func Within(a, b orb.Geometry) bool {
 			return false
 		}
 	}
-	lines := append(la, ringsOf(ga)...)
+	ringsA := ringsOf(ga)
+	lines := append(la, ringsA...)
 	for _, l := range lines {
 		for _, p := range l {
 			if !inAreas(p, gb) {
@@ -89,7 +90,6 @@ func Within(a, b orb.Geometry) bool {
 	if segmentsCrossProperly(lines, ringsOf(gb)) {
 		return false
 	}
-	ringsA := ringsOf(ga)
 	for _, poly := range gb {
 		for _, hole := range poly[1:] {
 			for _, v := range hole {

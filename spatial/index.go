@@ -258,9 +258,9 @@ func (l *Layer) cellAncestors(cell gridcode.Code, fn func(*Feature) bool) bool {
 	if cell.Level() == 0 {
 		return true
 	}
-	cb := cell.Bounds()
+	cb := cellBox(cell)
 	var found []*Feature
-	l.tree.Search([2]float64{cb.West, cb.South}, [2]float64{cb.East, cb.North}, func(_, _ [2]float64, f *Feature) bool {
+	l.tree.Search(cb.Min, cb.Max, func(_, _ [2]float64, f *Feature) bool {
 		if f.Code.Level() < cell.Level() && f.Code.Contains(cell) {
 			found = append(found, f)
 		}

@@ -223,8 +223,7 @@ func (ix *Index) Search(layer string, q Query) (Page, error) {
 	}
 	switch {
 	case q.Cell != nil:
-		cb := q.Cell.Bounds()
-		cellBound := orb.Bound{Min: orb.Point{cb.West, cb.South}, Max: orb.Point{cb.East, cb.North}}
+		cellBound := cellBox(*q.Cell)
 		more := l.cellAncestors(*q.Cell, func(f *Feature) bool {
 			if from != nil && !lessKey(*from, keyOf(f)) {
 				return true
@@ -275,6 +274,12 @@ func (ix *Index) Search(layer string, q Query) (Page, error) {
 		p.Next = EncodeCursor(out[limit-1])
 	}
 	return p, nil
+}
+
+// cellBox is a grid cell's bounds as an orb.Bound.
+func cellBox(c gridcode.Code) orb.Bound {
+	b := c.Bounds()
+	return orb.Bound{Min: orb.Point{b.West, b.South}, Max: orb.Point{b.East, b.North}}
 }
 
 // spatialBox is the smallest box that every spatial condition allows.
@@ -392,8 +397,7 @@ func (ix *Index) Each(layer string, q Query, fn func(*Feature) bool) error {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	if q.Cell != nil {
-		cb := q.Cell.Bounds()
-		cellBound := orb.Bound{Min: orb.Point{cb.West, cb.South}, Max: orb.Point{cb.East, cb.North}}
+		cellBound := cellBox(*q.Cell)
 		more := l.cellAncestors(*q.Cell, func(f *Feature) bool {
 			return !q.accepts(f, &cellBound) || fn(f)
 		})

@@ -19,6 +19,7 @@ import (
 
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/maptile"
+	orbproject "github.com/paulmach/orb/project"
 	"github.com/paulmach/orb/simplify"
 )
 
@@ -188,7 +189,7 @@ func lessCandidate(a, b candidate) bool {
 }
 
 // project maps a lon/lat geometry to the tile's pixel space (x right, y
-// down, 0–Extent across the tile) in Web Mercator.
+// down, 0–Extent across the tile) in Web Mercator, on a copy.
 func project(g orb.Geometry, tile maptile.Tile) orb.Geometry {
 	n := math.Exp2(float64(tile.Z))
 	ox, oy := float64(tile.X), float64(tile.Y)
@@ -199,95 +200,19 @@ func project(g orb.Geometry, tile maptile.Tile) orb.Geometry {
 		y := (0.5 - math.Log((1+s)/(1-s))/(4*math.Pi)) * n
 		return orb.Point{(x - ox) * Extent, (y - oy) * Extent}
 	}
-	return mapPoints(g, pt)
-}
-
-// mapPoints returns a copy of g with f applied to every point.
-func mapPoints(g orb.Geometry, f func(orb.Point) orb.Point) orb.Geometry {
-	line := func(ls []orb.Point) []orb.Point {
-		out := make([]orb.Point, len(ls))
-		for i, p := range ls {
-			out[i] = f(p)
-		}
-		return out
+	if b, ok := g.(orb.Bound); ok {
+		g = b.ToPolygon() // a box is drawn as the area it covers
+	} else {
+		g = orb.Clone(g)
 	}
-	switch v := g.(type) {
-	case orb.Point:
-		return f(v)
-	case orb.MultiPoint:
-		return orb.MultiPoint(line(v))
-	case orb.LineString:
-		return orb.LineString(line(v))
-	case orb.MultiLineString:
-		out := make(orb.MultiLineString, len(v))
-		for i, l := range v {
-			out[i] = line(l)
-		}
-		return out
-	case orb.Ring:
-		return orb.Ring(line(v))
-	case orb.Polygon:
-		out := make(orb.Polygon, len(v))
-		for i, r := range v {
-			out[i] = line(r)
-		}
-		return out
-	case orb.MultiPolygon:
-		out := make(orb.MultiPolygon, len(v))
-		for i, p := range v {
-			out[i] = mapPoints(p, f).(orb.Polygon)
-		}
-		return out
-	case orb.Collection:
-		out := make(orb.Collection, len(v))
-		for i, m := range v {
-			out[i] = mapPoints(m, f)
-		}
-		return out
-	case orb.Bound:
-		return mapPoints(v.ToPolygon(), f)
-	}
-	return g
+	return orbproject.Geometry(g, pt)
 }
 
 // roundGeometry snaps to integer tile coordinates, in place: the geometry
 // is the renderer's own projected copy. The MVT encoder drops the repeated
 // points and collapsed parts this can create.
 func roundGeometry(g orb.Geometry) orb.Geometry {
-	line := func(ps []orb.Point) {
-		for i, p := range ps {
-			ps[i] = orb.Point{math.Round(p[0]), math.Round(p[1])}
-		}
-	}
-	switch v := g.(type) {
-	case orb.Point:
-		return orb.Point{math.Round(v[0]), math.Round(v[1])}
-	case orb.MultiPoint:
-		line(v)
-	case orb.LineString:
-		line(v)
-	case orb.MultiLineString:
-		for _, l := range v {
-			line(l)
-		}
-	case orb.Ring:
-		line(v)
-	case orb.Polygon:
-		for _, r := range v {
-			line(r)
-		}
-	case orb.MultiPolygon:
-		for _, p := range v {
-			for _, r := range p {
-				line(r)
-			}
-		}
-	case orb.Collection:
-		for i, m := range v {
-			v[i] = roundGeometry(m)
-		}
-	}
-	return g
+	return orbproject.Geometry(g, func(p orb.Point) orb.Point { return orb.Point{math.Round(p[0]), math.Round(p[1])} })
 }
 
 // measure returns a polygon's area or a line's length in tile units, and
