@@ -46,13 +46,18 @@
 // stalls for longer than the keep-alive interval plus paho's ping timeout
 // (40 s with the defaults), paho gives up on the connection and reconnects.
 //
-// A message is acknowledged to the broker once it is in the queue, not once
-// the sink has returned: a crashing process loses up to 2×Batch
-// acknowledged messages (the queue plus the batch being delivered). Sink
-// errors are counted and logged but the messages are not retried: the sink
-// owns retrying (and should, for transient errors such as a database
-// restart), because a message it rejects is usually malformed and would
-// fail again.
+// A message is acknowledged to the broker only after the sink has returned
+// nil for its batch (for the twin: once the updates are durable), so a
+// crashing process loses nothing the broker considers delivered: the broker
+// sends unacknowledged QoS 1 messages again on the next connection of the
+// session. A sink returns an error only when it could not take the batch
+// (a store failure), never for malformed payloads (it counts and drops
+// those itself): the batch is then left unacknowledged, counted and logged,
+// and the broker's in-flight window, once full of unacknowledged messages,
+// stops the flow until the client reconnects. Since messages wait for the
+// sink before they are acknowledged, the broker's in-flight window also
+// bounds a batch: raise Mosquitto's max_inflight_messages (20 by default;
+// 0 is unlimited) to about Options.Batch for high message rates.
 //
 // Close stops taking messages, delivers the queued ones to the sink and
 // disconnects. A message paho hands over while Close runs is not
@@ -232,7 +237,7 @@ type Client struct {
 	log  *slog.Logger
 	mqtt mqtt.Client
 
-	queue   chan Message
+	queue   chan queued
 	closing chan struct{} // closed when Close starts
 	mu      sync.RWMutex  // held for reading by onMessage while it enqueues
 	closed  bool          // no more sends on queue; guarded by mu
@@ -270,7 +275,7 @@ func Start(ctx context.Context, opt Options, sink Sink) (*Client, error) {
 		ctx:      ctx,
 		sink:     sink,
 		log:      opt.Logger.With("broker", where, "client_id", opt.ClientID),
-		queue:    make(chan Message, opt.Batch),
+		queue:    make(chan queued, opt.Batch),
 		closing:  make(chan struct{}),
 		done:     make(chan struct{}),
 		firstSub: make(chan error, 1),
@@ -420,8 +425,7 @@ func (c *Client) onMessage(_ mqtt.Client, m mqtt.Message) {
 		return
 	}
 	select {
-	case c.queue <- msg:
-		m.Ack()
+	case c.queue <- queued{msg: msg, ack: m.Ack}:
 	case <-c.closing:
 		c.dropped.Add(1) // not acknowledged: the broker keeps it for the session
 	}
@@ -438,7 +442,7 @@ func (c *Client) run() {
 		if !ok {
 			return
 		}
-		batch := []Message{m}
+		batch := []queued{m}
 		timer.Reset(c.opt.Flush)
 	fill:
 		for len(batch) < c.opt.Batch {
@@ -457,10 +461,23 @@ func (c *Client) run() {
 	}
 }
 
-func (c *Client) deliver(batch []Message) {
+// queued is a message waiting for the sink, with its acknowledgement.
+type queued struct {
+	msg Message
+	ack func()
+}
+
+func (c *Client) deliver(q []queued) {
 	c.batches.Add(1)
+	batch := make([]Message, len(q))
+	for i, m := range q {
+		batch[i] = m.msg
+	}
 	err := c.sink(c.ctx, batch)
 	if err == nil {
+		for _, m := range q {
+			m.ack()
+		}
 		c.delivered.Add(uint64(len(batch)))
 		return
 	}
