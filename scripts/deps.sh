@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests need on a Debian machine with Go (run as root):
 # gcc for cgo (h3-go), PostgreSQL 15 with PostGIS 3 (the PostGIS store
-# tests start their own throwaway clusters), Chromium and Node.js/npm (the
-# viewer's browser tests). Installs nothing that is already there.
+# tests start their own throwaway clusters), Mosquitto (MQTT ingest tests),
+# Chromium and Node.js/npm (the viewer's browser tests). Installs nothing that is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +13,8 @@ command -v gcc >/dev/null || need+=(gcc)
 # browser tests (playwright-core drives /usr/bin/chromium).
 [ -x /usr/bin/chromium ] || need+=(chromium)
 command -v npm >/dev/null || need+=(nodejs npm)
+# Mosquitto, for the MQTT ingest tests (they start their own brokers).
+[ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
 if [ ${#need[@]} -gt 0 ]; then
 	if [ "$(id -u)" != 0 ]; then
 		echo "deps: need root to install: ${need[*]}" >&2

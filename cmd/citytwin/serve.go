@@ -78,6 +78,9 @@ func runServe(args []string, e env) error {
 	buildings := fs.Int("buildings", 0, "buildings of the sample city loaded into an empty store (0: the default district)")
 	seed := fs.Uint64("seed", 1, "seed of the sample city")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
+	mqttURL := fs.String("mqtt", "", "MQTT broker to take object updates from (tcp://host:1883; topics citytwin/objects/{layer}/{id})")
+	mqttClient := fs.String("mqtt-client-id", "", "MQTT client id, stable across restarts so the broker keeps the session (default citytwin-<hostname>)")
+	history := fs.Duration("history", 7*24*time.Hour, "how long live objects' history is kept (each object's newest state is always kept)")
 	adminToken := fs.String("admin-token", os.Getenv("CITYTWIN_ADMIN_TOKEN"), "bearer token required for feature writes (default $CITYTWIN_ADMIN_TOKEN; empty: writes are open)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
@@ -114,8 +117,21 @@ func runServe(args []string, e env) error {
 		return err
 	}
 
+	lv, err := openLive(ctx, &sf, store, *history, log)
+	if err != nil {
+		return err
+	}
+	defer lv.close()
+	if *mqttURL != "" {
+		mc, err := lv.startMQTT(ctx, *mqttURL, *mqttClient, log)
+		if err != nil {
+			return err
+		}
+		defer mc.Close()
+	}
+
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), newLayerCollector(kernel))
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), newLayerCollector(kernel), lv.collector())
 	metrics := httpx.NewMetrics(reg)
 	mux := http.NewServeMux()
 	features := api.New(kernel, samples.Attribution)
@@ -134,12 +150,17 @@ func runServe(args []string, e env) error {
 		httpx.WriteJSON(w, http.StatusOK, map[string]any{"status": "ok", "version": kernel.Version()})
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	lv.register(mux)
 	viewer.Register(mux) // GET / (planner), GET /officer, GET /assets/{file}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		httpx.Error(w, http.StatusNotFound, fmt.Sprintf("no route for %s %s", r.Method, r.URL.Path), nil)
 	})
+	// The websocket is long-lived: it stays outside the request time limit.
+	root := http.NewServeMux()
+	root.Handle("GET /ws", lv.hub)
+	root.Handle("/", httpx.Wrap(mux, httpx.Limits{MaxBody: 64 << 20, Timeout: 60 * time.Second}, metrics, log))
 	srv := &http.Server{
-		Handler:           httpx.Wrap(mux, httpx.Limits{MaxBody: 64 << 20, Timeout: 60 * time.Second}, metrics, log),
+		Handler:           root,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
@@ -157,6 +178,7 @@ func runServe(args []string, e env) error {
 	case <-ctx.Done():
 	}
 	log.Info("shutting down")
+	lv.hub.Close()
 	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(shutCtx); err != nil {

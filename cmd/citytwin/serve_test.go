@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -22,16 +23,37 @@ import (
 	"github.com/paulmach/orb/maptile"
 )
 
+// binary is the citytwin binary the tests run, built once per test run
+// into binDir (removed by TestMain).
+var (
+	binOnce sync.Once
+	binDir  string
+	binErr  error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
 // buildBinary compiles citytwin once per test run.
 func buildBinary(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "citytwin")
-	cmd := exec.Command("go", "build", "-o", bin, ".")
-	cmd.Stderr = os.Stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("go build: %v", err)
+	binOnce.Do(func() {
+		if binDir, binErr = os.MkdirTemp("", "citytwin-bin"); binErr != nil {
+			return
+		}
+		cmd := exec.Command("go", "build", "-o", filepath.Join(binDir, "citytwin"), ".")
+		cmd.Stderr = os.Stderr
+		binErr = cmd.Run()
+	})
+	if binErr != nil {
+		t.Fatalf("go build: %v", binErr)
 	}
-	return bin
+	return filepath.Join(binDir, "citytwin")
 }
 
 // server is a running citytwin serve child process.

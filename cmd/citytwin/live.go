@@ -1,0 +1,168 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"citytwin/spatial"
+	"citytwin/twin/hub"
+	"citytwin/twin/live"
+	"citytwin/twin/live/pebblelog"
+	"citytwin/twin/liveapi"
+	"citytwin/twin/mqttin"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// liveTwin is the live twin as the server runs it: the objects, their
+// history log, the websocket hub and the HTTP API.
+type liveTwin struct {
+	twin   *live.Twin
+	log    live.Log
+	hub    *hub.Hub
+	api    *liveapi.API
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// openLive opens the live twin's log beside the store and loads the
+// objects' current state from it.
+func openLive(ctx context.Context, sf *storeFlags, store spatial.Store, retention time.Duration, log *slog.Logger) (*liveTwin, error) {
+	var lg live.Log
+	switch sf.kind {
+	case "embedded":
+		l, err := pebblelog.Open(filepath.Join(sf.data, "live"))
+		if err != nil {
+			return nil, fmt.Errorf("open live history: %w", err)
+		}
+		lg = l
+	default:
+		return nil, fmt.Errorf("live objects on --store %s: not supported yet", sf.kind)
+	}
+	start := time.Now()
+	t, err := live.New(ctx, lg, nil)
+	if err != nil {
+		return nil, errors.Join(err, lg.Close())
+	}
+	log.Info("live objects loaded", "objects", t.Stats().Objects, "took", time.Since(start).Round(time.Millisecond))
+	lt := &liveTwin{twin: t, log: lg, api: liveapi.New(t), done: make(chan struct{})}
+	lt.hub = hub.New(t, hub.Options{Logger: log})
+	bg, cancel := context.WithCancel(context.Background())
+	lt.cancel = cancel
+	go lt.prune(bg, retention, log)
+	return lt, nil
+}
+
+// pruner is a log that can drop old history.
+type pruner interface {
+	Prune(ctx context.Context, before int64) (int, error)
+}
+
+// prune drops history older than the retention once an hour.
+func (lt *liveTwin) prune(ctx context.Context, retention time.Duration, log *slog.Logger) {
+	defer close(lt.done)
+	p, ok := lt.log.(pruner)
+	if !ok || retention <= 0 {
+		return
+	}
+	tick := time.NewTicker(time.Hour)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		n, err := p.Prune(ctx, time.Now().Add(-retention).UnixMicro())
+		if err != nil {
+			log.Warn("pruning live history failed", "err", err)
+			continue
+		}
+		log.Info("pruned live history", "objects", n, "before", time.Now().Add(-retention).Format(time.RFC3339))
+	}
+}
+
+func (lt *liveTwin) register(mux *http.ServeMux) { lt.api.Register(mux) }
+
+// startMQTT subscribes to object updates on an MQTT broker
+// (citytwin/objects/{layer}/{id}). Invalid payloads are counted as
+// rejected updates; a batch is acknowledged to the broker once durable.
+func (lt *liveTwin) startMQTT(ctx context.Context, url, clientID string, log *slog.Logger) (*mqttin.Client, error) {
+	var p live.Parser
+	var logged time.Time
+	sink := func(ctx context.Context, msgs []mqttin.Message) error {
+		now := lt.twin.Now()
+		objs := make([]*live.Object, 0, len(msgs))
+		var rejected []live.Rejection
+		for i, m := range msgs {
+			o, err := p.ParseTopic(m.Payload, now, m.Layer, m.ID)
+			if err != nil {
+				rejected = append(rejected, live.Rejection{Index: i, ID: m.ID, Error: err.Error()})
+				continue
+			}
+			objs = append(objs, o)
+		}
+		if len(rejected) > 0 && time.Since(logged) > 10*time.Second {
+			logged = time.Now()
+			log.Warn("MQTT updates rejected", "count", len(rejected), "first", rejected[0].Error)
+		}
+		_, err := lt.twin.Ingest(ctx, objs, rejected)
+		return err
+	}
+	c, err := mqttin.Start(ctx, mqttin.Options{URL: url, ClientID: clientID, Logger: log}, sink)
+	if err != nil {
+		return nil, fmt.Errorf("--mqtt: %w", err)
+	}
+	log.Info("subscribed to MQTT", "url", url, "topic", mqttin.DefaultTopic)
+	return c, nil
+}
+
+func (lt *liveTwin) close() {
+	lt.cancel()
+	<-lt.done
+	_ = lt.log.Close()
+}
+
+// collector exports the live twin's and the hub's counts.
+func (lt *liveTwin) collector() prometheus.Collector { return liveCollector{lt} }
+
+type liveCollector struct{ lt *liveTwin }
+
+var (
+	descObjects   = prometheus.NewDesc("citytwin_live_objects", "Live objects in memory.", nil, nil)
+	descUpdates   = prometheus.NewDesc("citytwin_live_updates_total", "Live object updates by outcome.", []string{"outcome"}, nil)
+	descClients   = prometheus.NewDesc("citytwin_ws_clients", "Connected websocket clients.", nil, nil)
+	descSubs      = prometheus.NewDesc("citytwin_ws_subscriptions", "Websocket state subscriptions.", nil, nil)
+	descMessages  = prometheus.NewDesc("citytwin_ws_messages_total", "Websocket messages sent.", nil, nil)
+	descSent      = prometheus.NewDesc("citytwin_ws_objects_sent_total", "Object states sent over websockets.", nil, nil)
+	descSlow      = prometheus.NewDesc("citytwin_ws_closed_slow_total", "Websocket clients closed for falling too far behind.", nil, nil)
+	descEventsOut = prometheus.NewDesc("citytwin_ws_events_total", "Events published to websocket subscribers.", nil, nil)
+)
+
+// Describe implements prometheus.Collector.
+func (c liveCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descObjects, descUpdates, descClients, descSubs, descMessages, descSent, descSlow, descEventsOut} {
+		ch <- d
+	}
+}
+
+// Collect implements prometheus.Collector.
+func (c liveCollector) Collect(ch chan<- prometheus.Metric) {
+	s := c.lt.twin.Stats()
+	ch <- prometheus.MustNewConstMetric(descObjects, prometheus.GaugeValue, float64(s.Objects))
+	for outcome, n := range map[string]uint64{"applied": s.Applied, "superseded": s.Superseded, "rejected": s.Rejected, "remote": s.Remote} {
+		ch <- prometheus.MustNewConstMetric(descUpdates, prometheus.CounterValue, float64(n), outcome)
+	}
+	h := c.lt.hub.Stats()
+	ch <- prometheus.MustNewConstMetric(descClients, prometheus.GaugeValue, float64(h.Clients))
+	ch <- prometheus.MustNewConstMetric(descSubs, prometheus.GaugeValue, float64(h.Subscriptions))
+	ch <- prometheus.MustNewConstMetric(descMessages, prometheus.CounterValue, float64(h.Messages))
+	ch <- prometheus.MustNewConstMetric(descSent, prometheus.CounterValue, float64(h.Objects))
+	ch <- prometheus.MustNewConstMetric(descSlow, prometheus.CounterValue, float64(h.ClosedSlow))
+	ch <- prometheus.MustNewConstMetric(descEventsOut, prometheus.CounterValue, float64(h.Events))
+}

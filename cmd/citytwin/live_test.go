@@ -1,0 +1,270 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"citytwin/internal/mqtttest"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+	"github.com/gorilla/websocket"
+)
+
+// post sends a batch of updates and returns the decoded result.
+func (s *server) post(t *testing.T, body string) (int, map[string]any) {
+	t.Helper()
+	resp, err := http.Post(s.base+"/api/v1/objects", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var v map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&v)
+	return resp.StatusCode, v
+}
+
+func liveObj(id string, lon, lat float64, at time.Time, state string) string {
+	s := fmt.Sprintf(`{"id":%q,"layer":"vehicles","lon":%v,"lat":%v,"time":%q`, id, lon, lat, at.UTC().Format(time.RFC3339Nano))
+	if state != "" {
+		s += `,"state":` + state
+	}
+	return s + "}"
+}
+
+// TestLiveEndToEnd runs the real binary: updates by HTTP and websocket, a
+// websocket subscriber, current state, history and as-of queries, metrics,
+// and a graceful restart that keeps everything.
+func TestLiveEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the server binary")
+	}
+	bin := buildBinary(t)
+	data := t.TempDir()
+	s := startServer(t, bin, "--data", data)
+	ws, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(s.base, "http")+"/ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	if err := ws.WriteMessage(websocket.TextMessage, []byte(`{"op":"subscribe","id":"near","layers":["vehicles"],"bbox":[121.6,38.9,121.7,39.0]}`)); err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Now().Add(-time.Minute)
+	code, res := s.post(t, "["+liveObj("bus-1", 121.65, 38.95, t0, `{"route":"23"}`)+","+liveObj("bus-2", 121.2, 38.95, t0, "")+`,{"id":"bad","layer":"vehicles","lon":999,"lat":1}]`)
+	if code != 200 || res["accepted"] != 2.0 || len(res["rejected"].([]any)) != 1 {
+		t.Fatalf("POST: %d %v", code, res)
+	}
+	// The subscriber gets bus-1 (inside its box), never bus-2.
+	deadline := time.Now().Add(5 * time.Second)
+	for got := false; !got; {
+		_ = ws.SetReadDeadline(deadline)
+		_, msg, err := ws.ReadMessage()
+		if err != nil {
+			t.Fatalf("websocket: %v", err)
+		}
+		if bytes.Contains(msg, []byte("bus-2")) {
+			t.Fatalf("bus-2 sent to a subscription it is outside of: %s", msg)
+		}
+		got = bytes.Contains(msg, []byte(`"op":"state"`)) && bytes.Contains(msg, []byte(`"bus-1"`))
+	}
+	// An update over the websocket, acknowledged once durable.
+	if err := ws.WriteMessage(websocket.TextMessage, []byte(`{"op":"update","id":"u1","objects":[`+liveObj("bus-1", 121.66, 38.95, t0.Add(10*time.Second), "")+`]}`)); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		_, msg, err := ws.ReadMessage()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(msg, []byte(`"op":"ack"`)) {
+			if !bytes.Contains(msg, []byte(`"applied":1`)) {
+				t.Fatalf("ack %s", msg)
+			}
+			break
+		}
+	}
+	var o map[string]any
+	s.get(t, "/api/v1/objects/bus-1", 200, &o)
+	if o["lon"] != 121.66 || o["state"].(map[string]any)["route"] != "23" {
+		t.Errorf("bus-1 now: %v", o)
+	}
+	var h struct {
+		Geometry struct {
+			Type        string      `json:"type"`
+			Coordinates [][]float64 `json:"coordinates"`
+		} `json:"geometry"`
+		Properties struct {
+			Times []string `json:"times"`
+		} `json:"properties"`
+	}
+	s.get(t, "/api/v1/objects/bus-1/history", 200, &h)
+	if h.Geometry.Type != "LineString" || len(h.Geometry.Coordinates) != 2 || len(h.Properties.Times) != 2 {
+		t.Errorf("history: %+v", h)
+	}
+	var list struct {
+		Objects []map[string]any `json:"objects"`
+	}
+	s.get(t, "/api/v1/objects?bbox=121.6,38.9,121.7,39&layer=vehicles", 200, &list)
+	if len(list.Objects) != 1 || list.Objects[0]["id"] != "bus-1" {
+		t.Errorf("objects in box: %v", list.Objects)
+	}
+	s.get(t, "/api/v1/objects?time="+t0.Add(5*time.Second).UTC().Format(time.RFC3339Nano), 200, &list)
+	if len(list.Objects) != 2 {
+		t.Errorf("objects as of t0+5s: %v", list.Objects)
+	}
+	for _, o := range list.Objects {
+		if o["id"] == "bus-1" && o["lon"] != 121.65 {
+			t.Errorf("bus-1 as of t0+5s at %v, want 121.65", o["lon"])
+		}
+	}
+	s.get(t, "/api/v1/objects/nobody", 404, nil)
+	s.get(t, "/api/v1/objects?bbox=1,2", 400, nil)
+	resp, body := s.do(t, "GET", "/metrics", "", nil)
+	if resp.StatusCode != 200 || !bytes.Contains(body, []byte("citytwin_live_objects 2")) || !bytes.Contains(body, []byte("citytwin_ws_clients 1")) {
+		t.Errorf("metrics lack live figures:\n%s", body)
+	}
+	resp, _ = s.do(t, "DELETE", "/api/v1/objects/bus-2", "", nil)
+	if resp.StatusCode != 204 {
+		t.Errorf("DELETE: %d", resp.StatusCode)
+	}
+	ws.Close()
+	s.stop(t)
+
+	s = startServer(t, bin, "--data", data)
+	s.get(t, "/api/v1/objects/bus-1", 200, &o)
+	if o["lon"] != 121.66 {
+		t.Errorf("bus-1 after restart: %v", o)
+	}
+	s.get(t, "/api/v1/objects/bus-2", 404, nil)
+	s.stop(t)
+}
+
+// TestLiveKill9 posts updates from several clients while the server is
+// killed with SIGKILL, then checks after a restart that every update it
+// acknowledged is in the history.
+func TestLiveKill9(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the server binary")
+	}
+	bin := buildBinary(t)
+	data := t.TempDir()
+	s := startServer(t, bin, "--data", data)
+	t0 := time.Now().Add(-time.Hour)
+	var mu sync.Mutex
+	acked := map[string]int{} // id → highest acknowledged step (all earlier too)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			client := &http.Client{Timeout: 5 * time.Second}
+			for step := 1; ; step++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				var parts []string
+				for i := range 50 {
+					parts = append(parts, liveObj(fmt.Sprintf("w%d-%d", w, i), 121.6+float64(step)/1e5, 38.9, t0.Add(time.Duration(step)*time.Millisecond), ""))
+				}
+				resp, err := client.Post(s.base+"/api/v1/objects", "application/json", strings.NewReader("["+strings.Join(parts, ",")+"]"))
+				if err != nil {
+					return // killed
+				}
+				ok := resp.StatusCode == 200
+				resp.Body.Close()
+				if !ok {
+					return
+				}
+				mu.Lock()
+				for i := range 50 {
+					acked[fmt.Sprintf("w%d-%d", w, i)] = step
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	time.Sleep(1500 * time.Millisecond)
+	if err := s.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	close(stop)
+	wg.Wait()
+	<-s.done
+	_ = s.cmd.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	if len(acked) == 0 {
+		t.Fatal("nothing was acknowledged before the kill")
+	}
+	s = startServer(t, bin, "--data", data)
+	total := 0
+	for id, last := range acked {
+		var h struct {
+			Properties struct {
+				Times []string `json:"times"`
+			} `json:"properties"`
+		}
+		s.get(t, "/api/v1/objects/"+id+"/history?limit=100000", 200, &h)
+		if len(h.Properties.Times) < last {
+			t.Errorf("%s: %d states in history after SIGKILL, but %d were acknowledged", id, len(h.Properties.Times), last)
+		}
+		total += last
+	}
+	t.Logf("%d acknowledged updates of %d objects all survived SIGKILL", total, len(acked))
+	s.stop(t)
+}
+
+// TestLiveMQTT feeds the server from a real Mosquitto broker.
+func TestLiveMQTT(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the server binary")
+	}
+	broker := mqtttest.Start(t)
+	bin := buildBinary(t)
+	s := startServer(t, bin, "--data", t.TempDir(), "--mqtt", broker.URL(), "--mqtt-client-id", "citytwin-test")
+	pub := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(broker.URL()).SetClientID("publisher"))
+	if tok := pub.Connect(); tok.Wait() && tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	defer pub.Disconnect(100)
+	t0 := time.Now().Add(-time.Minute)
+	const n = 200
+	for i := range n {
+		payload := fmt.Sprintf(`{"lon":%v,"lat":38.9,"time":%q,"state":{"seq":%d}}`, 121.6+float64(i)/1e4, t0.Add(time.Duration(i)*time.Millisecond).Format(time.RFC3339Nano), i)
+		tok := pub.Publish(fmt.Sprintf("citytwin/objects/buses/bus-%d", i%20), 1, false, payload)
+		if tok.Wait() && tok.Error() != nil {
+			t.Fatal(tok.Error())
+		}
+	}
+	pub.Publish("citytwin/objects/buses/bus-bad", 1, false, `{"lon":"east"}`).Wait()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var info struct {
+			Stats map[string]float64 `json:"stats"`
+		}
+		s.get(t, "/api/v1/live", 200, &info)
+		if info.Stats["accepted"] == n && info.Stats["rejected"] == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("MQTT updates did not all arrive: %v", info.Stats)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	var o map[string]any
+	s.get(t, "/api/v1/objects/bus-19", 200, &o)
+	if o["layer"] != "buses" || o["state"].(map[string]any)["seq"] != float64(n-1) {
+		t.Errorf("bus-19: %v", o)
+	}
+	s.stop(t)
+}

@@ -1,0 +1,355 @@
+package hub
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"citytwin/twin/live"
+
+	"github.com/gorilla/websocket"
+)
+
+// MaxMessage is the largest message a client may send (an update batch of
+// live.MaxBatch objects fits).
+const MaxMessage = 16 << 20
+
+// client is one websocket connection.
+type client struct {
+	hub  *Hub
+	conn *websocket.Conn
+	ctx  context.Context
+
+	wakeCh chan struct{}
+	done   chan struct{}
+
+	mu       sync.Mutex
+	subs     map[string]*sub
+	queue    [][]byte // replies and events, in order
+	failCode int
+	failMsg  string
+}
+
+// ServeHTTP upgrades the request to a websocket and serves the client
+// until it leaves.
+func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	conn, err := h.upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		return // the upgrader has answered
+	}
+	c := &client{hub: h, conn: conn, ctx: r.Context(), wakeCh: make(chan struct{}, 1), done: make(chan struct{}), subs: map[string]*sub{}}
+	h.mu.Lock()
+	h.clients[c] = struct{}{}
+	h.mu.Unlock()
+	h.stats.connected.Add(1)
+	go c.writeLoop()
+	c.readLoop()
+	close(c.done)
+	c.mu.Lock()
+	subs := c.subs
+	c.subs = nil
+	c.mu.Unlock()
+	for _, s := range subs {
+		h.remove(s)
+	}
+	h.mu.Lock()
+	delete(h.clients, c)
+	h.mu.Unlock()
+}
+
+// wake tells the writer there is something to send.
+func (c *client) wake() {
+	select {
+	case c.wakeCh <- struct{}{}:
+	default:
+	}
+}
+
+// fail asks the writer to close the connection with a code and reason.
+func (c *client) fail(code int, reason string) {
+	c.mu.Lock()
+	if c.failCode == 0 {
+		c.failCode, c.failMsg = code, reason
+		if code == websocket.ClosePolicyViolation {
+			c.hub.stats.closedSlow.Add(1)
+		}
+	}
+	c.mu.Unlock()
+	c.wake()
+}
+
+// send queues a reply or event.
+func (c *client) send(msg []byte) {
+	c.mu.Lock()
+	full := len(c.queue) >= c.hub.opt.MaxEvents
+	if !full {
+		c.queue = append(c.queue, msg)
+	}
+	c.mu.Unlock()
+	if full {
+		c.fail(websocket.ClosePolicyViolation, "too far behind: more than "+itoa(c.hub.opt.MaxEvents)+" events and replies waiting")
+		return
+	}
+	c.wake()
+}
+
+// event queues an event for subscription sub: the event's JSON object
+// with "sub" added after its opening brace.
+func (c *client) event(sub string, ev []byte) {
+	if len(ev) < 2 || ev[0] != '{' {
+		return
+	}
+	b := make([]byte, 0, len(ev)+len(sub)+12)
+	b = append(b, `{"sub":`...)
+	b = strconv.AppendQuote(b, sub)
+	if len(ev) > 2 {
+		b = append(b, ',')
+	}
+	b = append(b, ev[1:]...)
+	c.send(b)
+}
+
+// reply queues a JSON reply.
+func (c *client) reply(v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		b = []byte(`{"op":"error","error":"internal: cannot encode reply"}`)
+	}
+	c.send(b)
+}
+
+func (c *client) replyError(ref string, err error) {
+	c.reply(map[string]any{"op": "error", "id": ref, "error": err.Error()})
+}
+
+// readLoop handles the client's messages until the connection ends.
+func (c *client) readLoop() {
+	opt := &c.hub.opt
+	c.conn.SetReadLimit(MaxMessage)
+	deadline := func() { _ = c.conn.SetReadDeadline(time.Now().Add(opt.PingInterval * 5 / 2)) }
+	deadline()
+	c.conn.SetPongHandler(func(string) error { deadline(); return nil })
+	var parser live.Parser
+	for {
+		typ, data, err := c.conn.ReadMessage()
+		if err != nil {
+			return
+		}
+		deadline()
+		if typ != websocket.TextMessage {
+			c.replyError("", fmt.Errorf("%w: binary message: send JSON text frames", errRequest))
+			continue
+		}
+		var req Request
+		if err := json.Unmarshal(data, &req); err != nil {
+			c.replyError("", fmt.Errorf("%w: %v", errRequest, err))
+			continue
+		}
+		switch req.Op {
+		case "subscribe":
+			c.subscribe(&req)
+		case "unsubscribe":
+			c.mu.Lock()
+			s := c.subs[req.ID]
+			delete(c.subs, req.ID)
+			c.mu.Unlock()
+			if s == nil {
+				c.replyError(req.ID, fmt.Errorf("%w: no subscription %q", errRequest, req.ID))
+				continue
+			}
+			c.hub.remove(s)
+		case "update":
+			c.update(&parser, &req)
+		case "ping":
+			c.reply(map[string]any{"op": "pong", "id": req.ID})
+		default:
+			c.replyError(req.ID, fmt.Errorf("%w: unknown op %q (want subscribe, unsubscribe, update or ping)", errRequest, req.Op))
+		}
+	}
+}
+
+func (c *client) subscribe(req *Request) {
+	s, err := newSub(c, req)
+	if err != nil {
+		c.replyError(req.ID, err)
+		return
+	}
+	c.mu.Lock()
+	old := c.subs[req.ID]
+	if old == nil && len(c.subs) >= c.hub.opt.MaxSubscriptions {
+		c.mu.Unlock()
+		c.replyError(req.ID, fmt.Errorf("%w: more than %d subscriptions", errRequest, c.hub.opt.MaxSubscriptions))
+		return
+	}
+	c.subs[req.ID] = s
+	c.mu.Unlock()
+	if old != nil {
+		c.hub.remove(old)
+	}
+	// The reply is queued first so that it precedes the snapshot.
+	c.reply(map[string]any{"op": "subscribed", "id": req.ID})
+	c.hub.add(s)
+}
+
+func (c *client) update(p *live.Parser, req *Request) {
+	if len(req.Objects) == 0 {
+		c.replyError(req.ID, fmt.Errorf("%w: update without objects", errRequest))
+		return
+	}
+	objs, rejected, err := p.Parse(req.Objects, c.hub.twin.Now())
+	if err != nil {
+		c.replyError(req.ID, err)
+		return
+	}
+	res, err := c.hub.twin.Ingest(c.ctx, objs, rejected)
+	if err != nil {
+		c.replyError(req.ID, err)
+		return
+	}
+	c.hub.stats.updates.Add(uint64(res.Accepted))
+	if res.Rejected == nil {
+		res.Rejected = []live.Rejection{}
+	}
+	c.reply(struct {
+		Op string `json:"op"`
+		ID string `json:"id,omitempty"`
+		live.Result
+	}{"ack", req.ID, res})
+}
+
+// writeLoop sends replies and events as they come and state at most once
+// per flush interval, pings, and closes the connection on failure.
+func (c *client) writeLoop() {
+	opt := &c.hub.opt
+	defer c.conn.Close()
+	ping := time.NewTicker(opt.PingInterval)
+	defer ping.Stop()
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	armed := false
+	var last time.Time
+	var buf []byte
+	for {
+		select {
+		case <-c.done:
+			return
+		case <-ping.C:
+			if err := c.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(opt.WriteTimeout)); err != nil {
+				return
+			}
+			continue
+		case <-timer.C:
+			armed = false
+		case <-c.wakeCh:
+		}
+		c.mu.Lock()
+		queue, code, reason := c.queue, c.failCode, c.failMsg
+		c.queue = nil
+		subs := make([]*sub, 0, len(c.subs))
+		for _, s := range c.subs {
+			subs = append(subs, s)
+		}
+		c.mu.Unlock()
+		if code != 0 {
+			_ = c.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(opt.WriteTimeout))
+			return
+		}
+		for _, m := range queue {
+			if !c.write(m) {
+				return
+			}
+		}
+		if armed {
+			continue
+		}
+		if wait := opt.FlushInterval - time.Since(last); wait > 0 {
+			timer.Reset(wait)
+			armed = true
+			continue
+		}
+		last = time.Now()
+		for _, s := range subs {
+			p := s.take()
+			if p == nil {
+				continue
+			}
+			var ok bool
+			if buf, ok = c.flush(buf, s.id, p); !ok {
+				return
+			}
+		}
+	}
+}
+
+// flush sends a subscription's pending objects in messages of at most
+// MaxBatch objects:
+//
+//	{"op":"state","sub":"s1","objects":[…],"left":["id",…]}
+func (c *client) flush(buf []byte, id string, p map[string]pendingEntry) ([]byte, bool) {
+	var left []string
+	n := 0
+	start := func() {
+		buf = append(buf[:0], `{"op":"state","sub":`...)
+		buf = strconv.AppendQuote(buf, id)
+		buf = append(buf, `,"objects":[`...)
+		n = 0
+	}
+	end := func() bool {
+		buf = append(buf, ']')
+		if len(left) > 0 {
+			buf = append(buf, `,"left":[`...)
+			for i, l := range left {
+				if i > 0 {
+					buf = append(buf, ',')
+				}
+				buf = strconv.AppendQuote(buf, l)
+			}
+			buf = append(buf, ']')
+			left = left[:0]
+		}
+		buf = append(buf, '}')
+		c.hub.stats.objects.Add(uint64(n))
+		return c.write(buf)
+	}
+	start()
+	for key, e := range p {
+		if e.left {
+			left = append(left, key)
+			continue
+		}
+		if n > 0 {
+			buf = append(buf, ',')
+		}
+		buf = e.obj.AppendJSON(buf)
+		if n++; n == c.hub.opt.MaxBatch {
+			if !end() {
+				return buf, false
+			}
+			start()
+		}
+	}
+	if n > 0 || len(left) > 0 {
+		if !end() {
+			return buf, false
+		}
+	}
+	return buf, true
+}
+
+// write sends one text message within the write timeout.
+func (c *client) write(msg []byte) bool {
+	_ = c.conn.SetWriteDeadline(time.Now().Add(c.hub.opt.WriteTimeout))
+	if err := c.conn.WriteMessage(websocket.TextMessage, msg); err != nil {
+		if !errors.Is(err, websocket.ErrCloseSent) {
+			c.hub.opt.Logger.Debug("websocket write failed; closing", "remote", c.conn.RemoteAddr().String(), "err", err)
+		}
+		return false
+	}
+	c.hub.stats.messages.Add(1)
+	return true
+}
