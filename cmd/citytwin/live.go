@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -10,11 +11,16 @@ import (
 	"time"
 
 	"citytwin/spatial"
+	"citytwin/twin/fence"
+	"citytwin/twin/fence/fencedir"
 	"citytwin/twin/hub"
 	"citytwin/twin/live"
 	"citytwin/twin/live/pebblelog"
 	"citytwin/twin/liveapi"
 	"citytwin/twin/mqttin"
+	"citytwin/twin/webhook"
+
+	"github.com/paulmach/orb"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -22,18 +28,22 @@ import (
 // liveTwin is the live twin as the server runs it: the objects, their
 // history log, the websocket hub and the HTTP API.
 type liveTwin struct {
-	twin   *live.Twin
-	log    live.Log
-	hub    *hub.Hub
-	api    *liveapi.API
-	cancel context.CancelFunc
-	done   chan struct{}
+	twin     *live.Twin
+	log      live.Log
+	hub      *hub.Hub
+	api      *liveapi.API
+	fences   *fence.Engine
+	saver    fence.Saver
+	webhooks *webhook.Dispatcher
+	cancel   context.CancelFunc
+	done     chan struct{}
 }
 
 // openLive opens the live twin's log beside the store and loads the
 // objects' current state from it.
 func openLive(ctx context.Context, sf *storeFlags, store spatial.Store, retention time.Duration, log *slog.Logger) (*liveTwin, error) {
 	var lg live.Log
+	var saver fence.Saver
 	switch sf.kind {
 	case "embedded":
 		l, err := pebblelog.Open(filepath.Join(sf.data, "live"))
@@ -41,6 +51,9 @@ func openLive(ctx context.Context, sf *storeFlags, store spatial.Store, retentio
 			return nil, fmt.Errorf("open live history: %w", err)
 		}
 		lg = l
+		if saver, err = fencedir.Open(filepath.Join(sf.data, "fences")); err != nil {
+			return nil, errors.Join(err, lg.Close())
+		}
 	default:
 		return nil, fmt.Errorf("live objects on --store %s: not supported yet", sf.kind)
 	}
@@ -50,8 +63,14 @@ func openLive(ctx context.Context, sf *storeFlags, store spatial.Store, retentio
 		return nil, errors.Join(err, lg.Close())
 	}
 	log.Info("live objects loaded", "objects", t.Stats().Objects, "took", time.Since(start).Round(time.Millisecond))
-	lt := &liveTwin{twin: t, log: lg, api: liveapi.New(t), done: make(chan struct{})}
+	lt := &liveTwin{twin: t, log: lg, api: liveapi.New(t), done: make(chan struct{}), saver: saver}
 	lt.hub = hub.New(t, hub.Options{Logger: log})
+	lt.fences = fence.New(finder{t})
+	if err := lt.fences.Load(ctx, saver); err != nil {
+		log.Warn("some stored fences could not be loaded", "err", err)
+	}
+	lt.webhooks = webhook.New(webhook.Config{})
+	t.OnChange(lt.fenceEvents(log))
 	bg, cancel := context.WithCancel(context.Background())
 	lt.cancel = cancel
 	go lt.prune(bg, retention, log)
@@ -87,7 +106,61 @@ func (lt *liveTwin) prune(ctx context.Context, retention time.Duration, log *slo
 	}
 }
 
-func (lt *liveTwin) register(mux *http.ServeMux) { lt.api.Register(mux) }
+func (lt *liveTwin) register(mux *http.ServeMux) {
+	lt.api.Register(mux)
+	lt.fences.Register(mux, lt.saver, nil)
+}
+
+// fenceEvents returns the twin hook that runs every change through the
+// geofences and sends their events to websocket subscribers and webhooks.
+func (lt *liveTwin) fenceEvents(log *slog.Logger) live.Hook {
+	return func(changes []live.Change) {
+		if lt.fences.Len() == 0 {
+			return
+		}
+		var out []hub.Event
+		for _, c := range changes {
+			var evs []fence.Event
+			if c.Cur.Gone {
+				evs = lt.fences.Forget(fenceObject(c.Prev))
+			} else if c.Prev != nil {
+				prev := fenceObject(c.Prev)
+				evs = lt.fences.Update(&prev, fenceObject(c.Cur))
+			} else {
+				evs = lt.fences.Update(nil, fenceObject(c.Cur))
+			}
+			for _, e := range evs {
+				b, err := json.Marshal(e)
+				if err != nil {
+					log.Error("encoding a fence event", "fence", e.Fence, "err", err)
+					continue
+				}
+				out = append(out, hub.Event{Type: e.Type, Fence: e.Fence, JSON: b})
+				if e.Webhook != nil {
+					if err := lt.webhooks.Send(webhook.Message{URL: e.Webhook.URL, Secret: e.Webhook.Secret, Type: e.Type, Body: b}); err != nil {
+						log.Warn("webhook not queued", "fence", e.Fence, "url", e.Webhook.URL, "err", err)
+					}
+				}
+			}
+		}
+		lt.hub.Publish(out)
+	}
+}
+
+// fenceObject is what the fence engine sees of a live object: its state
+// properties are what fence filters test (plus id and layer).
+func fenceObject(o *live.Object) fence.Object {
+	return fence.Object{ID: o.ID, Layer: o.Layer, Lon: o.Lon, Lat: o.Lat, Time: o.SourceTime(), Props: o.State}
+}
+
+// finder lets roaming fences look up live objects. The fence engine calls
+// it from the twin's change hook, which holds the twin's lock.
+type finder struct{ t *live.Twin }
+
+// Near implements fence.Finder.
+func (f finder) Near(layer string, b orb.Bound, fn func(fence.Object) bool) {
+	f.t.SearchLocked([]string{layer}, b, func(o *live.Object) bool { return fn(fenceObject(o)) })
+}
 
 // startMQTT subscribes to object updates on an MQTT broker
 // (citytwin/objects/{layer}/{id}). Invalid payloads are counted as
@@ -125,6 +198,9 @@ func (lt *liveTwin) startMQTT(ctx context.Context, url, clientID string, log *sl
 func (lt *liveTwin) close() {
 	lt.cancel()
 	<-lt.done
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = lt.webhooks.Close(ctx)
 	_ = lt.log.Close()
 }
 

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"syscall"
@@ -12,6 +14,7 @@ import (
 	"time"
 
 	"citytwin/internal/mqtttest"
+	"citytwin/twin/webhook"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 	"github.com/gorilla/websocket"
@@ -265,6 +268,87 @@ func TestLiveMQTT(t *testing.T) {
 	s.get(t, "/api/v1/objects/bus-19", 200, &o)
 	if o["layer"] != "buses" || o["state"].(map[string]any)["seq"] != float64(n-1) {
 		t.Errorf("bus-19: %v", o)
+	}
+	s.stop(t)
+}
+
+// TestLiveFences: a fence posted over HTTP raises enter and exit events on
+// the websocket and by webhook, and survives a restart.
+func TestLiveFences(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the server binary")
+	}
+	hooks := make(chan string, 16)
+	hookSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		if !webhook.Verify("s3cret", b, r.Header.Get("X-CityTwin-Signature")) {
+			t.Errorf("webhook signature %q does not verify", r.Header.Get("X-CityTwin-Signature"))
+		}
+		hooks <- r.Header.Get("X-CityTwin-Event") + " " + string(b)
+	}))
+	defer hookSrv.Close()
+	bin := buildBinary(t)
+	data := t.TempDir()
+	s := startServer(t, bin, "--data", data)
+	resp, body := s.do(t, "POST", "/api/v1/fences", `{"id":"port","geometry":{"type":"Polygon","coordinates":[[[121.64,38.92],[121.66,38.92],[121.66,38.94],[121.64,38.94],[121.64,38.92]]]},"layers":["vehicles"],"webhook":{"url":"`+hookSrv.URL+`","secret":"s3cret"}}`, map[string]string{"Content-Type": "application/json"})
+	if resp.StatusCode != 201 {
+		t.Fatalf("POST fence: %d %s", resp.StatusCode, body)
+	}
+	resp, body = s.do(t, "POST", "/api/v1/fences", `{"id":"bad","geometry":{"type":"Polygon","coordinates":[[[1,2],[3,4]]]}}`, nil)
+	if resp.StatusCode != 400 || !bytes.Contains(body, []byte("geometry")) {
+		t.Errorf("bad fence: %d %s", resp.StatusCode, body)
+	}
+	ws, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(s.base, "http")+"/ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	_ = ws.WriteMessage(websocket.TextMessage, []byte(`{"op":"subscribe","id":"ev","events":["fence.*"]}`))
+	t0 := time.Now().Add(-time.Minute)
+	expect := func(typ string) {
+		t.Helper()
+		_ = ws.SetReadDeadline(time.Now().Add(5 * time.Second))
+		for {
+			_, msg, err := ws.ReadMessage()
+			if err != nil {
+				t.Fatalf("waiting for %s: %v", typ, err)
+			}
+			if bytes.Contains(msg, []byte(`"op":"event"`)) {
+				if !bytes.Contains(msg, []byte(`"type":"`+typ+`"`)) || !bytes.Contains(msg, []byte(`"sub":"ev"`)) || !bytes.Contains(msg, []byte(`"truck-1"`)) {
+					t.Fatalf("event %s, want %s", msg, typ)
+				}
+				break
+			}
+		}
+		select {
+		case h := <-hooks:
+			if !strings.HasPrefix(h, typ+" ") {
+				t.Errorf("webhook %s, want %s", h, typ)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("no webhook for %s", typ)
+		}
+	}
+	s.post(t, "["+liveObj("truck-1", 121.60, 38.93, t0, "")+"]")
+	s.post(t, "["+liveObj("truck-1", 121.65, 38.93, t0.Add(time.Second), "")+"]")
+	expect("fence.enter")
+	s.post(t, "["+liveObj("truck-1", 121.70, 38.93, t0.Add(2*time.Second), "")+"]")
+	expect("fence.exit")
+	ws.Close()
+	s.stop(t)
+
+	s = startServer(t, bin, "--data", data)
+	var f map[string]any
+	s.get(t, "/api/v1/fences/port", 200, &f)
+	if f["id"] != "port" {
+		t.Errorf("fence after restart: %v", f)
+	}
+	if _, ok := f["webhook"].(map[string]any)["secret"]; ok {
+		t.Errorf("webhook secret shown: %v", f)
+	}
+	resp, _ = s.do(t, "DELETE", "/api/v1/fences/port", "", nil)
+	if resp.StatusCode != 204 {
+		t.Errorf("DELETE fence: %d", resp.StatusCode)
 	}
 	s.stop(t)
 }

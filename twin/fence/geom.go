@@ -1,0 +1,209 @@
+package fence
+
+import (
+	"math"
+
+	"citytwin/spatial"
+
+	"github.com/paulmach/orb"
+)
+
+// Planar predicates in longitude/latitude degrees, as in spatial (GeoJSON's
+// planar interpretation), written allocation-free for the update path.
+// Boundaries count as inside, including the boundary of a hole.
+
+// fence is the engine's compiled form of a Definition.
+type fence struct {
+	def     Definition
+	detect  uint8
+	layers  []string
+	filters []spatial.Filter
+
+	// Static area: polygons (with their boxes) or a circle.
+	polys  []orb.Polygon
+	pboxes []orb.Bound
+	circle bool
+	center orb.Point
+	radius float64
+	plane  localPlane
+	bound  orb.Bound
+
+	// inside holds the IDs of objects inside a static fence.
+	inside map[string]struct{}
+	// mark dedups candidates within one update.
+	mark uint64
+
+	roam *roaming
+}
+
+func (f *fence) setPolygons(ps []orb.Polygon) {
+	f.polys = ps
+	f.pboxes = make([]orb.Bound, len(ps))
+	for i, p := range ps {
+		f.pboxes[i] = p[0].Bound()
+		if i == 0 {
+			f.bound = f.pboxes[0]
+		} else {
+			f.bound = f.bound.Union(f.pboxes[i])
+		}
+	}
+}
+
+// GRS80/CGCS2000, as spatial uses.
+const (
+	ellipsoidA = 6378137.0
+	ellipsoidF = 1 / 298.257222101
+)
+
+func (f *fence) setCircle(c orb.Point, r float64) {
+	f.circle, f.center, f.radius = true, c, r
+	f.plane = newLocalPlane(c)
+	f.bound = nearBound(c, r)
+}
+
+// contains reports whether p lies in the fence's area.
+func (f *fence) contains(p orb.Point) bool {
+	if !f.bound.Contains(p) {
+		return false
+	}
+	if f.circle {
+		return spatial.GeodesicDistance(f.center, p) <= f.radius
+	}
+	for i, poly := range f.polys {
+		if f.pboxes[i].Contains(p) && inPolygon(p, poly) {
+			return true
+		}
+	}
+	return false
+}
+
+// segmentHits reports whether the segment a→b meets the fence's area, for
+// segments whose ends are both outside it: such a segment meets the area
+// exactly when it meets its boundary.
+func (f *fence) segmentHits(a, b orb.Point) bool {
+	sb := orb.Bound{Min: a, Max: a}.Extend(b)
+	if !sb.Intersects(f.bound) {
+		return false
+	}
+	if f.circle {
+		pa, pb := f.plane.to(a), f.plane.to(b)
+		dx, dy := pb[0]-pa[0], pb[1]-pa[1]
+		t := 0.0
+		if den := dx*dx + dy*dy; den > 0 {
+			t = math.Max(0, math.Min(1, -(pa[0]*dx+pa[1]*dy)/den))
+		}
+		x, y := pa[0]+t*dx, pa[1]+t*dy
+		return math.Hypot(x, y) <= f.radius
+	}
+	for i, poly := range f.polys {
+		if !sb.Intersects(f.pboxes[i]) {
+			continue
+		}
+		for _, r := range poly {
+			for j := 1; j < len(r); j++ {
+				c, d := r[j-1], r[j]
+				if max(c[0], d[0]) < sb.Min[0] || min(c[0], d[0]) > sb.Max[0] ||
+					max(c[1], d[1]) < sb.Min[1] || min(c[1], d[1]) > sb.Max[1] {
+					continue
+				}
+				if segIntersect(a, b, c, d) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// localPlane maps longitude/latitude near an origin to metres east and
+// north with the ellipsoid's radii of curvature at the origin.
+type localPlane struct {
+	lon0, lat0 float64
+	kx, ky     float64 // metres per degree
+}
+
+func newLocalPlane(origin orb.Point) localPlane {
+	const rad = math.Pi / 180
+	s := math.Sin(origin[1] * rad)
+	e2 := ellipsoidF * (2 - ellipsoidF)
+	w := math.Sqrt(1 - e2*s*s)
+	n := ellipsoidA / w
+	m := ellipsoidA * (1 - e2) / (w * w * w)
+	return localPlane{lon0: origin[0], lat0: origin[1], kx: n * math.Cos(origin[1]*rad) * rad, ky: m * rad}
+}
+
+func (lp localPlane) to(p orb.Point) [2]float64 {
+	return [2]float64{(p[0] - lp.lon0) * lp.kx, (p[1] - lp.lat0) * lp.ky}
+}
+
+// nearBound is a box surely holding every point within m metres of p.
+func nearBound(p orb.Point, m float64) orb.Bound {
+	dLat := m / 110_574.0 * 1.01
+	lo, hi := p[1]-dLat, p[1]+dLat
+	b := orb.Bound{Min: orb.Point{-180, math.Max(-90, lo)}, Max: orb.Point{180, math.Min(90, hi)}}
+	if maxLat := math.Max(math.Abs(lo), math.Abs(hi)); maxLat < 89.9 {
+		dLon := m / (111_319.49 * math.Cos(maxLat*math.Pi/180) * (1 - 0.0068)) * 1.01
+		b.Min[0], b.Max[0] = math.Max(-180, p[0]-dLon), math.Min(180, p[0]+dLon)
+	}
+	return b
+}
+
+// inPolygon: inside the outer ring (or on it) and not strictly inside a
+// hole.
+func inPolygon(p orb.Point, poly orb.Polygon) bool {
+	if in, _ := inRing(p, poly[0]); !in {
+		return false
+	}
+	for _, h := range poly[1:] {
+		if in, on := inRing(p, h); in && !on {
+			return false
+		}
+	}
+	return true
+}
+
+// inRing is an even-odd test; on reports p on the ring (which counts as
+// in).
+func inRing(p orb.Point, r orb.Ring) (in, on bool) {
+	n := len(r)
+	for i, j := 0, n-1; i < n; j, i = i, i+1 {
+		a, b := r[i], r[j]
+		if onSegment(a, b, p) {
+			return true, true
+		}
+		if (a[1] > p[1]) != (b[1] > p[1]) {
+			x := a[0] + (p[1]-a[1])*(b[0]-a[0])/(b[1]-a[1])
+			if p[0] < x {
+				in = !in
+			}
+		}
+	}
+	return in, false
+}
+
+// orient returns the sign of the cross product (b−a)×(c−a).
+func orient(a, b, c orb.Point) int {
+	v := (b[0]-a[0])*(c[1]-a[1]) - (b[1]-a[1])*(c[0]-a[0])
+	switch {
+	case v > 0:
+		return 1
+	case v < 0:
+		return -1
+	}
+	return 0
+}
+
+func onSegment(a, b, p orb.Point) bool {
+	return p[0] >= min(a[0], b[0]) && p[0] <= max(a[0], b[0]) &&
+		p[1] >= min(a[1], b[1]) && p[1] <= max(a[1], b[1]) &&
+		orient(a, b, p) == 0
+}
+
+// segIntersect reports whether segments ab and cd share a point.
+func segIntersect(a, b, c, d orb.Point) bool {
+	o1, o2, o3, o4 := orient(a, b, c), orient(a, b, d), orient(c, d, a), orient(c, d, b)
+	if o1*o2 < 0 && o3*o4 < 0 {
+		return true
+	}
+	return onSegment(a, b, c) || onSegment(a, b, d) || onSegment(c, d, a) || onSegment(c, d, b)
+}
