@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"os"
+	"runtime/pprof"
 	"testing"
 	"text/tabwriter"
 	"time"
@@ -24,9 +26,22 @@ func runBench(args []string, e env) error {
 	queries := fs.Int("queries", 1000, "bench index: queries of each kind")
 	pg := fs.String("pg", "", "bench index and tiles: PostgreSQL/PostGIS URL for the baseline (an empty scratch database)")
 	tileOpts := tileBenchFlags(fs)
+	ingestOpts := ingestBenchFlags(fs)
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	if len(pos) == 0 {
 		pos = []string{"gridcode"}
@@ -45,8 +60,12 @@ func runBench(args []string, e env) error {
 			if err := benchTiles(e, tileOpts()); err != nil {
 				return err
 			}
+		case "ingest":
+			if err := benchIngest(e, ingestOpts()); err != nil {
+				return err
+			}
 		default:
-			return fmt.Errorf("unknown benchmark %q: this build has gridcode, index and tiles", name)
+			return fmt.Errorf("unknown benchmark %q: this build has gridcode, index, tiles and ingest", name)
 		}
 	}
 	return nil

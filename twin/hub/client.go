@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -13,6 +14,7 @@ import (
 	"citytwin/twin/live"
 
 	"github.com/gorilla/websocket"
+	"github.com/valyala/fastjson"
 )
 
 // MaxMessage is the largest message a client may send (an update batch of
@@ -134,15 +136,32 @@ func (c *client) readLoop() {
 	deadline := func() { _ = c.conn.SetReadDeadline(time.Now().Add(opt.PingInterval * 5 / 2)) }
 	deadline()
 	c.conn.SetPongHandler(func(string) error { deadline(); return nil })
-	var parser live.Parser
+	var parser fastjson.Parser
+	var buf bytes.Buffer
 	for {
-		typ, data, err := c.conn.ReadMessage()
+		typ, r, err := c.conn.NextReader()
 		if err != nil {
 			return
 		}
+		buf.Reset()
+		if _, err := buf.ReadFrom(r); err != nil {
+			return
+		}
+		data := buf.Bytes()
 		deadline()
 		if typ != websocket.TextMessage {
 			c.replyError("", fmt.Errorf("%w: binary message: send JSON text frames", errRequest))
+			continue
+		}
+		// Updates (large, frequent) are parsed once with fastjson; other
+		// messages are small and decoded into a Request.
+		v, err := parser.ParseBytes(data)
+		if err != nil {
+			c.replyError("", fmt.Errorf("%w: %v", errRequest, err))
+			continue
+		}
+		if string(v.GetStringBytes("op")) == "update" {
+			c.update(string(v.GetStringBytes("id")), v.Get("objects"))
 			continue
 		}
 		var req Request
@@ -163,8 +182,6 @@ func (c *client) readLoop() {
 				continue
 			}
 			c.hub.remove(s)
-		case "update":
-			c.update(&parser, &req)
 		case "ping":
 			c.reply(map[string]any{"op": "pong", "id": req.ID})
 		default:
@@ -196,19 +213,24 @@ func (c *client) subscribe(req *Request) {
 	c.hub.add(s)
 }
 
-func (c *client) update(p *live.Parser, req *Request) {
-	if len(req.Objects) == 0 {
-		c.replyError(req.ID, fmt.Errorf("%w: update without objects", errRequest))
+func (c *client) update(id string, objects *fastjson.Value) {
+	if objects == nil {
+		c.replyError(id, fmt.Errorf("%w: update needs \"objects\": an array of updates", errRequest))
 		return
 	}
-	objs, rejected, err := p.Parse(req.Objects, c.hub.twin.Now())
+	items, err := objects.Array()
 	if err != nil {
-		c.replyError(req.ID, err)
+		c.replyError(id, fmt.Errorf("%w: update needs \"objects\": an array of updates", errRequest))
+		return
+	}
+	objs, rejected, err := live.ParseItems(items, c.hub.twin.Now())
+	if err != nil {
+		c.replyError(id, err)
 		return
 	}
 	res, err := c.hub.twin.Ingest(c.ctx, objs, rejected)
 	if err != nil {
-		c.replyError(req.ID, err)
+		c.replyError(id, err)
 		return
 	}
 	c.hub.stats.updates.Add(uint64(res.Accepted))
@@ -219,7 +241,7 @@ func (c *client) update(p *live.Parser, req *Request) {
 		Op string `json:"op"`
 		ID string `json:"id,omitempty"`
 		live.Result
-	}{"ack", req.ID, res})
+	}{"ack", id, res})
 }
 
 // writeLoop sends replies and events as they come and state at most once

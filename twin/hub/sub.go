@@ -19,7 +19,8 @@ import (
 type Request struct {
 	Op string `json:"op"`
 	// ID names a subscription (subscribe, unsubscribe) or an update batch
-	// (echoed in its ack).
+	// (echoed in its ack). Update messages ({"op":"update","id":…,
+	// "objects":[…]}) are parsed apart, without this type.
 	ID string `json:"id,omitempty"`
 	// Layers restricts a subscription to these layers (none: all).
 	Layers []string `json:"layers,omitempty"`
@@ -34,8 +35,6 @@ type Request struct {
 	Events []string `json:"events,omitempty"`
 	// Fences restricts fence events to these fence ids (none: all).
 	Fences []string `json:"fences,omitempty"`
-	// Objects are the updates of an "update" message.
-	Objects json.RawMessage `json:"objects,omitempty"`
 }
 
 // region is where a subscription looks.

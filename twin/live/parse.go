@@ -60,19 +60,7 @@ func (ps *Parser) Parse(body []byte, now time.Time) ([]*Object, []Rejection, err
 			return nil, nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 		}
 		items, _ := v.Array()
-		if len(items) > MaxBatch {
-			return nil, nil, fmt.Errorf("%w: %d updates in one batch, more than %d", ErrInvalid, len(items), MaxBatch)
-		}
-		objs = make([]*Object, 0, len(items))
-		for i, item := range items {
-			o, err := decode(item, now)
-			if err != nil {
-				rejs = append(rejs, Rejection{Index: i, ID: idOf(item), Error: err.Error()})
-				continue
-			}
-			objs = append(objs, o)
-		}
-		return objs, rejs, nil
+		return ParseItems(items, now)
 	}
 	// One object, or NDJSON: one object per non-blank line.
 	line, index := 0, 0
@@ -104,6 +92,25 @@ func (ps *Parser) Parse(body []byte, now time.Time) ([]*Object, []Rejection, err
 			objs = append(objs, o)
 		}
 		index++
+	}
+	return objs, rejs, nil
+}
+
+// ParseItems decodes the updates of an array already parsed with
+// fastjson (the "objects" of a websocket update message), as Parse does.
+func ParseItems(items []*fastjson.Value, now time.Time) ([]*Object, []Rejection, error) {
+	if len(items) > MaxBatch {
+		return nil, nil, fmt.Errorf("%w: %d updates in one batch, more than %d", ErrInvalid, len(items), MaxBatch)
+	}
+	objs := make([]*Object, 0, len(items))
+	var rejs []Rejection
+	for i, item := range items {
+		o, err := decode(item, now)
+		if err != nil {
+			rejs = append(rejs, Rejection{Index: i, ID: idOf(item), Error: err.Error()})
+			continue
+		}
+		objs = append(objs, o)
 	}
 	return objs, rejs, nil
 }

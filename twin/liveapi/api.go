@@ -39,12 +39,37 @@ const (
 // API serves one twin.
 type API struct {
 	twin    *live.Twin
-	parsers sync.Pool
+	parsers sync.Pool // *live.Parser
+	bodies  sync.Pool // *[]byte: request bodies, reused once parsed
 }
 
 // New returns the API of a twin.
 func New(t *live.Twin) *API {
-	return &API{twin: t, parsers: sync.Pool{New: func() any { return new(live.Parser) }}}
+	return &API{twin: t,
+		parsers: sync.Pool{New: func() any { return new(live.Parser) }},
+		bodies:  sync.Pool{New: func() any { return new([]byte) }},
+	}
+}
+
+// readBody reads a request body into buf, sized once from Content-Length
+// when the client sent it.
+func readBody(r *http.Request, buf []byte) ([]byte, error) {
+	if n := r.ContentLength; n > 0 && n < 256<<20 && int64(cap(buf)) < n+1 {
+		buf = make([]byte, 0, n+1)
+	}
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		k, err := r.Body.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+k]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
 }
 
 // Register adds the routes to mux.
@@ -58,7 +83,10 @@ func (a *API) Register(mux *http.ServeMux) {
 }
 
 func (a *API) post(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(r.Body)
+	bp := a.bodies.Get().(*[]byte)
+	defer a.bodies.Put(bp)
+	body, err := readBody(r, (*bp)[:0])
+	*bp = body
 	if err != nil {
 		if httpx.TooLarge(err) {
 			httpx.Error(w, http.StatusRequestEntityTooLarge, "request body too large", nil)
