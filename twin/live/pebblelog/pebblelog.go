@@ -128,6 +128,9 @@ func (l *Log) Append(ctx context.Context, objs []*live.Object) error {
 // eachID visits the first key of every object in id order; visit positions
 // the iterator as it likes and returns the key to continue from.
 func (l *Log) eachID(ctx context.Context, visit func(it *pebble.Iterator, id string) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	it, err := l.db.NewIter(&pebble.IterOptions{LowerBound: []byte{tagHistory}, UpperBound: []byte{tagHistory + 1}})
 	if err != nil {
 		return fmt.Errorf("pebblelog: %w", err)
@@ -135,7 +138,7 @@ func (l *Log) eachID(ctx context.Context, visit func(it *pebble.Iterator, id str
 	defer it.Close()
 	n := 0
 	for ok := it.First(); ok; {
-		if n++; n%1024 == 0 {
+		if n++; n%256 == 0 {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
