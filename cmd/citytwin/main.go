@@ -8,6 +8,7 @@
 //	citytwin grid decode CODE
 //	citytwin grid cover --geojson FILE --level N [--max-cells K] [--ranges]
 //	citytwin bench gridcode
+//	citytwin simulate vehicles --n N [--server URL] [--rate HZ] [--duration D]
 //
 // Every command exits non-zero with a one-line error on bad input.
 package main
@@ -40,6 +41,8 @@ func commands() map[string]func(args []string, e env) error {
 		"import": runImport,
 		"grid":   runGrid,
 		"bench":  runBench,
+		// simulate vehicles: drive vehicles along the streets through the API
+		"simulate": runSimulate,
 		// hidden: the load generator that "bench tiles" runs as a second process
 		"bench-client": runBenchClient,
 	}
@@ -55,6 +58,7 @@ commands:
   grid decode   describe a grid code as JSON
   grid cover    cover a GeoJSON polygon with GeoSOT cells
   bench         run benchmarks: gridcode, index, tiles
+  simulate      drive simulated vehicles along a server's streets (live objects API)
 `
 
 // run executes one command line and returns the process exit code.

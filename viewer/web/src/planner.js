@@ -5,6 +5,7 @@
 import { AttributionControl, Map as MapLibreMap, NavigationControl, ScaleControl } from 'maplibre-gl';
 import { API, CITY_TZ, boundsPolygon, cellSize, emptyFC, fmt, geometryBounds, getJSON, h, locate } from './lib/common.js';
 import { mountHooks, notifyHooks, registerHook } from './lib/hooks.js';
+import './hooks/live-objects.js';
 import './planner.css';
 
 const $ = (id) => document.getElementById(id);
@@ -248,6 +249,19 @@ function showCell(cell, fly) {
   );
 }
 
+/**
+ * inspect opens the inspector on something a hook shows (a live object):
+ * the hook fills body; active() tells whether it still shows it.
+ */
+function inspect(kicker, title, sub, selected) {
+  const my = ++token;
+  ct.selected = selected || null;
+  highlight(null);
+  outline([]);
+  openInspector(kicker, title, sub);
+  return { body: $('inspector-body'), active: () => my === token && !$('inspector').hidden };
+}
+
 async function selectById(layer, id, fly) {
   const f = await getJSON(`${API}/layers/${encodeURIComponent(layer)}/features/${encodeURIComponent(id)}`);
   const shown = showFeature(f, null); // opens the inspector: fly after
@@ -410,8 +424,12 @@ function wireStatus() {
   view();
   map.on('mousemove', (e) => { $('status-cursor').textContent = `${e.lngLat.lat.toFixed(6)}, ${e.lngLat.lng.toFixed(6)}`; });
   const tiles = $('status-tiles');
-  map.on('dataloading', () => { tiles.textContent = 'Loading tiles…'; tiles.classList.add('busy'); });
-  map.on('idle', () => { tiles.textContent = 'Tiles up to date'; tiles.classList.remove('busy'); });
+  const done = () => { tiles.textContent = 'Tiles up to date'; tiles.classList.remove('busy'); };
+  // Live objects update their source many times a second: the map is then
+  // never idle, so the city's own tile source says when it has loaded.
+  map.on('dataloading', (e) => { if (e.sourceId !== 'ct-live') { tiles.textContent = 'Loading tiles…'; tiles.classList.add('busy'); } });
+  map.on('sourcedata', (e) => { if (e.sourceId === 'citytwin' && e.isSourceLoaded && map.isSourceLoaded('citytwin')) done(); });
+  map.on('idle', done);
 }
 
 function setView3D(on) {
@@ -437,11 +455,13 @@ map.on('load', async () => {
     const d = fc.features[0];
     if (d && d.properties.name_zh) $('place').textContent = `Dalian · ${d.properties.name_zh}`;
   }).catch(() => {});
-  mountHooks({ map, asOf: () => asOf, select: (layer, id) => selectById(layer, id, true) });
+  mountHooks({ map, asOf: () => asOf, select: (layer, id) => selectById(layer, id, true), inspect });
 });
 
 map.on('click', (e) => {
-  const hits = map.queryRenderedFeatures(e.point).filter((f) => f.source === 'citytwin');
+  const all = map.queryRenderedFeatures(e.point);
+  if (all.some((f) => f.source === 'ct-live')) return; // a live object: the live-objects hook shows it
+  const hits = all.filter((f) => f.source === 'citytwin');
   const f = hits.find((x) => !BACKDROP.has(x.sourceLayer));
   if (!f) { showPoint(e.lngLat); return; }
   const id = f.properties.id ?? f.id;

@@ -9,6 +9,8 @@
 //   import { registerHook } from './lib/hooks.js';
 //   registerHook('live-objects', {
 //     mount(ctx) { ... ctx.map, ctx.container, ctx.asOf(), ctx.select(f) ... },
+//     // planner: ctx.inspect(kicker, title, sub, selected) opens the
+//     // inspector for the hook to fill: {body, active()}
 //     featureSelected(feature) { ... },   // optional
 //     asOfChanged(time) { ... },          // optional, RFC 3339 or null
 //   });
