@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"runtime"
 	"slices"
 	"strconv"
@@ -32,14 +33,15 @@ import (
 
 // ingestBenchOptions size `citytwin bench ingest`.
 type ingestBenchOptions struct {
-	objects     int           // live objects
-	updates     int           // updates sent in each throughput phase
-	batch       int           // updates per HTTP/websocket batch
-	conns       int           // concurrent ingest connections
-	subscribers int           // websocket subscribers in the latency phase
-	rate        int           // updates per second in the latency phase
-	duration    time.Duration // length of the latency phase
-	memObjects  []int         // object counts for the memory figure
+	objects     int             // live objects
+	updates     int             // updates sent in each throughput phase
+	batch       int             // updates per HTTP/websocket batch
+	conns       int             // concurrent ingest connections
+	subscribers int             // websocket subscribers in the latency phase
+	rate        int             // updates per second in the latency phase
+	duration    time.Duration   // length of the latency phase
+	memObjects  []int           // object counts for the memory figure
+	flushes     []time.Duration // websocket flush intervals of the latency runs
 }
 
 func ingestBenchFlags(fs *flag.FlagSet) func() ingestBenchOptions {
@@ -52,7 +54,13 @@ func ingestBenchFlags(fs *flag.FlagSet) func() ingestBenchOptions {
 	fs.IntVar(&o.rate, "rate", 50_000, "bench ingest: updates per second in the latency phase")
 	fs.DurationVar(&o.duration, "latency-duration", 10*time.Second, "bench ingest: length of the latency phase")
 	mem := fs.String("mem-objects", "100000,1000000", "bench ingest: object counts for the memory-per-object figure")
+	flushes := fs.String("flush", "100ms,10ms", "bench ingest: websocket flush intervals of the latency runs (100ms is the server's default)")
 	return func() ingestBenchOptions {
+		for _, s := range strings.Split(*flushes, ",") {
+			if d, err := time.ParseDuration(strings.TrimSpace(s)); err == nil && d > 0 {
+				o.flushes = append(o.flushes, d)
+			}
+		}
 		for _, s := range strings.Split(*mem, ",") {
 			if n, err := strconv.Atoi(strings.TrimSpace(s)); err == nil && n > 0 {
 				o.memObjects = append(o.memObjects, n)
@@ -139,7 +147,7 @@ type benchServer struct {
 	dir  string
 }
 
-func startBenchServer() (*benchServer, error) {
+func startBenchServer(flush time.Duration) (*benchServer, error) {
 	dir, err := os.MkdirTemp("", "citytwin-bench-ingest")
 	if err != nil {
 		return nil, err
@@ -152,7 +160,7 @@ func startBenchServer() (*benchServer, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := hub.New(tw, hub.Options{})
+	h := hub.New(tw, hub.Options{FlushInterval: flush})
 	mux := http.NewServeMux()
 	liveapi.New(tw).Register(mux)
 	mux.Handle("GET /ws", h)
@@ -210,7 +218,7 @@ func benchIngest(e env, o ingestBenchOptions) error {
 		return err
 	}
 
-	srv, err := startBenchServer()
+	srv, err := startBenchServer(0)
 	if err != nil {
 		return fmt.Errorf("bench ingest: %w", err)
 	}
@@ -267,12 +275,22 @@ func benchIngest(e env, o ingestBenchOptions) error {
 	}
 	httpBodies, wsBodies = nil, nil
 
-	fmt.Fprintf(e.stderr, "bench ingest: latency phase: %d subscribers, %d updates/s for %v…\n", o.subscribers, o.rate, o.duration)
-	lat, err := benchLatency(srv, fleet, o)
-	if err != nil {
-		return fmt.Errorf("bench ingest: %w", err)
-	}
 	srv.close()
+	var lats []*latencyResult
+	for _, flush := range o.flushes {
+		fmt.Fprintf(e.stderr, "bench ingest: latency phase: %d subscribers, %d updates/s for %v, flush every %v…\n", o.subscribers, o.rate, o.duration, flush)
+		srv, err := startBenchServer(flush)
+		if err != nil {
+			return fmt.Errorf("bench ingest: %w", err)
+		}
+		lat, err := benchLatency(srv, newBenchFleet(o.objects, 2), o)
+		srv.close()
+		if err != nil {
+			return fmt.Errorf("bench ingest: %w", err)
+		}
+		lat.flush = flush
+		lats = append(lats, lat)
+	}
 
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "\ningest (%d objects, batches of %d, %d connections, %d cores)\tupdates/s\tratio to encoding/json decode\n", o.objects, o.batch, o.conns, runtime.NumCPU())
@@ -280,22 +298,43 @@ func benchIngest(e env, o ingestBenchOptions) error {
 	fmt.Fprintf(tw, "HTTP POST /api/v1/objects (parsed, fsynced, applied)\t%.0f\t%.2f\n", httpRate, httpRate/base)
 	fmt.Fprintf(tw, "websocket update (parsed, fsynced, applied, acked)\t%.0f\t%.2f\n", wsRate, wsRate/base)
 	tw.Flush()
-	fmt.Fprintf(tw, "\nlatency ingest → subscriber (%d subscribers, %d objects, %d updates/s offered)\tvalue\n", o.subscribers, o.objects, o.rate)
-	fmt.Fprintf(tw, "updates sent / applied\t%d / %d\n", lat.sent, lat.applied)
-	fmt.Fprintf(tw, "object states delivered (after conflation) / messages\t%d / %d\n", lat.delivered, lat.messages)
-	fmt.Fprintf(tw, "p50 / p99 / max\t%v / %v / %v\n", lat.pct(0.50), lat.pct(0.99), lat.pct(1))
-	fmt.Fprintf(tw, "flush interval (the conflation window)\t%v\n", 100*time.Millisecond)
-	tw.Flush()
-
-	fmt.Fprintf(tw, "\nmemory per live object\theap bytes/object\n")
-	for _, n := range o.memObjects {
-		b, err := benchObjectMemory(n)
-		if err != nil {
-			return fmt.Errorf("bench ingest: memory: %w", err)
-		}
-		fmt.Fprintf(tw, "%d objects (state, index, id map; history on disk)\t%.0f\n", n, b)
+	for _, lat := range lats {
+		fmt.Fprintf(tw, "\nlatency ingest → subscriber (%d subscribers, %d objects, %d updates/s offered, flush every %v)\tvalue\n", o.subscribers, o.objects, o.rate, lat.flush)
+		fmt.Fprintf(tw, "updates sent / applied\t%d / %d\n", lat.sent, lat.applied)
+		fmt.Fprintf(tw, "object states delivered (after conflation) / messages\t%d / %d\n", lat.delivered, lat.messages)
+		fmt.Fprintf(tw, "p50 / p99 / max\t%v / %v / %v\n", lat.pct(0.50), lat.pct(0.99), lat.pct(1))
 		tw.Flush()
 	}
+
+	fmt.Fprintf(tw, "\nmemory per live object (measured in a fresh process)\theap bytes/object\n")
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	for _, n := range o.memObjects {
+		out, err := exec.Command(self, "bench-live-mem", "--objects", strconv.Itoa(n)).Output()
+		if err != nil {
+			return fmt.Errorf("bench ingest: memory of %d objects: %w", n, err)
+		}
+		fmt.Fprintf(tw, "%d objects (state, index, id map; history on disk)\t%s\n", n, strings.TrimSpace(string(out)))
+		tw.Flush()
+	}
+	return nil
+}
+
+// runBenchLiveMem is the hidden command in which bench ingest measures the
+// heap per live object, in a process that has done nothing else.
+func runBenchLiveMem(args []string, e env) error {
+	fs := flag.NewFlagSet("bench-live-mem", flag.ContinueOnError)
+	n := fs.Int("objects", 100000, "live objects")
+	if _, err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	per, err := benchObjectMemory(*n)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "%.0f\n", per)
 	return nil
 }
 
@@ -333,6 +372,7 @@ func parallel(bodies [][]byte, n int, fn func([]byte) (int, error)) (float64, er
 
 // latencyResult gathers the latency phase's figures.
 type latencyResult struct {
+	flush                              time.Duration
 	sent, applied, delivered, messages int64
 	samples                            []time.Duration
 }
@@ -526,7 +566,16 @@ func benchObjectMemory(n int) (float64, error) {
 	runtime.ReadMemStats(&ms)
 	before := ms.HeapAlloc
 	var p live.Parser
-	for _, body := range fleet.batches(n, live.MaxBatch, start, "", "") {
+	var body []byte
+	for off := 0; off < n; off += live.MaxBatch {
+		body = append(body[:0], '[')
+		for i := off; i < min(n, off+live.MaxBatch); i++ {
+			if i > off {
+				body = append(body, ',')
+			}
+			body = fleet.appendUpdate(body, i, start)
+		}
+		body = append(body, ']')
 		objs, rej, err := p.Parse(body, time.Now())
 		if err != nil || len(rej) > 0 {
 			return 0, fmt.Errorf("parse: %v %v", err, rej)
@@ -535,7 +584,10 @@ func benchObjectMemory(n int) (float64, error) {
 			return 0, err
 		}
 	}
-	fleet = nil
+	// What the loop keeps (the parser's cache, one body) is not the
+	// twin's: release it before measuring; the fleet (16 B an object)
+	// lived before and after.
+	p, body = live.Parser{}, nil
 	runtime.GC()
 	runtime.ReadMemStats(&ms)
 	if got := tw.Stats().Objects; got != n {
@@ -543,6 +595,7 @@ func benchObjectMemory(n int) (float64, error) {
 	}
 	per := float64(int64(ms.HeapAlloc)-int64(before)) / float64(n)
 	runtime.KeepAlive(tw)
+	runtime.KeepAlive(fleet)
 	return per, nil
 }
 

@@ -41,7 +41,13 @@ type liveTwin struct {
 
 // openLive opens the live twin's log beside the store and loads the
 // objects' current state from it.
-func openLive(ctx context.Context, sf *storeFlags, store spatial.Store, retention time.Duration, log *slog.Logger) (*liveTwin, error) {
+// liveOptions are the serve flags of the live twin.
+type liveOptions struct {
+	retention time.Duration // history kept
+	flush     time.Duration // websocket flush interval
+}
+
+func openLive(ctx context.Context, sf *storeFlags, store spatial.Store, opt liveOptions, log *slog.Logger) (*liveTwin, error) {
 	var lg live.Log
 	var saver fence.Saver
 	switch sf.kind {
@@ -64,7 +70,7 @@ func openLive(ctx context.Context, sf *storeFlags, store spatial.Store, retentio
 	}
 	log.Info("live objects loaded", "objects", t.Stats().Objects, "took", time.Since(start).Round(time.Millisecond))
 	lt := &liveTwin{twin: t, log: lg, api: liveapi.New(t), done: make(chan struct{}), saver: saver}
-	lt.hub = hub.New(t, hub.Options{Logger: log})
+	lt.hub = hub.New(t, hub.Options{Logger: log, FlushInterval: opt.flush})
 	lt.fences = fence.New(finder{t})
 	if err := lt.fences.Load(ctx, saver); err != nil {
 		log.Warn("some stored fences could not be loaded", "err", err)
@@ -73,7 +79,7 @@ func openLive(ctx context.Context, sf *storeFlags, store spatial.Store, retentio
 	t.OnChange(lt.fenceEvents(log))
 	bg, cancel := context.WithCancel(context.Background())
 	lt.cancel = cancel
-	go lt.prune(bg, retention, log)
+	go lt.prune(bg, opt.retention, log)
 	return lt, nil
 }
 

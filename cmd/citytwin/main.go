@@ -45,6 +45,8 @@ func commands() map[string]func(args []string, e env) error {
 		"simulate": runSimulate,
 		// hidden: the load generator that "bench tiles" runs as a second process
 		"bench-client": runBenchClient,
+		// hidden: the fresh process in which "bench ingest" measures memory
+		"bench-live-mem": runBenchLiveMem,
 	}
 }
 

@@ -80,6 +80,7 @@ func runServe(args []string, e env) error {
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
 	mqttURL := fs.String("mqtt", "", "MQTT broker to take object updates from (tcp://host:1883; topics citytwin/objects/{layer}/{id})")
 	mqttClient := fs.String("mqtt-client-id", "", "MQTT client id, stable across restarts so the broker keeps the session (default citytwin-<hostname>)")
+	wsFlush := fs.Duration("ws-flush", 100*time.Millisecond, "shortest time between two state messages of a websocket subscription (100ms: at most 10 a second)")
 	history := fs.Duration("history", 7*24*time.Hour, "how long live objects' history is kept (each object's newest state is always kept)")
 	adminToken := fs.String("admin-token", os.Getenv("CITYTWIN_ADMIN_TOKEN"), "bearer token required for feature writes (default $CITYTWIN_ADMIN_TOKEN; empty: writes are open)")
 	pos, err := parseFlags(fs, args)
@@ -117,7 +118,7 @@ func runServe(args []string, e env) error {
 		return err
 	}
 
-	lv, err := openLive(ctx, &sf, store, *history, log)
+	lv, err := openLive(ctx, &sf, store, liveOptions{retention: *history, flush: *wsFlush}, log)
 	if err != nil {
 		return err
 	}
