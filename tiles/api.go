@@ -35,21 +35,18 @@ func (a *API) Register(mux *http.ServeMux) {
 
 // layerNames resolves "all" or a comma-separated list to layer names.
 func (a *API) layerNames(spec string) ([]string, error) {
-	infos := a.index.Layers()
 	if spec == "all" {
+		infos := a.index.Layers()
 		names := make([]string, 0, len(infos))
 		for _, li := range drawOrder(infos) {
 			names = append(names, li.Name)
 		}
 		return names, nil
 	}
-	known := map[string]bool{}
-	for _, li := range infos {
-		known[li.Name] = true
-	}
 	names := strings.Split(spec, ",")
 	for _, n := range names {
-		if !known[n] {
+		// Known layers are those with features, as Layers lists them.
+		if l, ok := a.index.Layer(n); !ok || l.Len() == 0 {
 			return nil, fmt.Errorf("layer %q: %w", n, spatial.ErrNotFound)
 		}
 	}
@@ -130,7 +127,11 @@ func (a *API) tile(w http.ResponseWriter, r *http.Request) {
 	h.Set("Vary", "Accept-Encoding")
 	h.Set("X-Tile-Features", strconv.Itoa(e.Stats.Features))
 	h.Set("X-Tile-Dropped", strconv.Itoa(e.Stats.Dropped))
-	h.Set("X-Cache", map[bool]string{true: "hit", false: "miss"}[hit])
+	if hit {
+		h.Set("X-Cache", "hit")
+	} else {
+		h.Set("X-Cache", "miss")
+	}
 	if match := r.Header.Get("If-None-Match"); match != "" && etagMatch(match, e.ETag) {
 		w.WriteHeader(http.StatusNotModified)
 		return

@@ -112,3 +112,128 @@ func overlayClip(box orb.Bound, g orb.Geometry) (orb.Geometry, bool) {
 	}
 	return polys, true
 }
+
+// clipRing is orb/clip's ring clipping (Sutherland–Hodgman against each
+// side of the box in turn, keeping points on the box) without allocating:
+// the result, a closed ring or nil when nothing is left, lives in the
+// renderState's clip buffers and the input is left alone.
+func (rs *renderState) clipRing(box orb.Bound, in []orb.Point) []orb.Point {
+	if len(in) == 0 {
+		return nil
+	}
+	initClosed := in[0] == in[len(in)-1]
+	bufs := [2][]orb.Point{rs.clipA[:0], rs.clipB[:0]}
+	defer func() { rs.clipA, rs.clipB = bufs[0], bufs[1] }()
+	k := 0
+	for edge := 1; edge <= 8; edge <<= 1 {
+		out := bufs[k][:0]
+		prev := in[len(in)-1]
+		if !initClosed {
+			prev = in[0]
+		}
+		prevInside := bitCode(box, prev)&edge == 0
+		for _, p := range in {
+			inside := bitCode(box, p)&edge == 0
+			if inside != prevInside {
+				out = append(out, intersect(box, edge, prev, p))
+			}
+			if inside {
+				out = append(out, p)
+			}
+			prev, prevInside = p, inside
+		}
+		bufs[k] = out
+		if len(out) == 0 {
+			return nil
+		}
+		in = out
+		k ^= 1
+	}
+	if initClosed && in[0] != in[len(in)-1] {
+		in = append(in, in[0])
+		bufs[k^1] = in
+	}
+	return in
+}
+
+// bitCode and intersect are orb/clip's.
+func bitCode(b orb.Bound, p orb.Point) int {
+	code := 0
+	if p[0] < b.Min[0] {
+		code |= 1
+	} else if p[0] > b.Max[0] {
+		code |= 2
+	}
+	if p[1] < b.Min[1] {
+		code |= 4
+	} else if p[1] > b.Max[1] {
+		code |= 8
+	}
+	return code
+}
+
+func intersect(box orb.Bound, edge int, a, b orb.Point) orb.Point {
+	switch {
+	case edge&8 != 0:
+		return orb.Point{a[0] + (b[0]-a[0])*(box.Max[1]-a[1])/(b[1]-a[1]), box.Max[1]}
+	case edge&4 != 0:
+		return orb.Point{a[0] + (b[0]-a[0])*(box.Min[1]-a[1])/(b[1]-a[1]), box.Min[1]}
+	case edge&2 != 0:
+		return orb.Point{box.Max[0], a[1] + (b[1]-a[1])*(box.Max[0]-a[0])/(b[0]-a[0])}
+	}
+	return orb.Point{box.Min[0], a[1] + (b[1]-a[1])*(box.Min[0]-a[0])/(b[0]-a[0])}
+}
+
+// bridged reports whether a ring clipped by clipRing may touch itself on
+// the box: whether a vertex lies on an edge that runs along a side of the
+// box and is not one of that edge's own ends. Sutherland–Hodgman joins the
+// pieces a concave ring leaves inside the box by such zero-width bridges;
+// a clipped ring without them is the exact intersection. The test is
+// conservative: a ring it flags is clipped exactly by overlay instead.
+func (rs *renderState) bridged(box orb.Bound, r []orb.Point) bool {
+	// Open ring without repeated vertices.
+	v := rs.bridge[:0]
+	for _, p := range r {
+		if len(v) == 0 || v[len(v)-1] != p {
+			v = append(v, p)
+		}
+	}
+	for len(v) > 1 && v[len(v)-1] == v[0] {
+		v = v[:len(v)-1]
+	}
+	rs.bridge = v
+	n := len(v)
+	// on reports the coordinate along side s (0: x = min x, 1: x = max x,
+	// 2: y = min y, 3: y = max y) of a point on that side.
+	on := func(p orb.Point, s int) (float64, bool) {
+		switch s {
+		case 0:
+			return p[1], p[0] == box.Min[0]
+		case 1:
+			return p[1], p[0] == box.Max[0]
+		case 2:
+			return p[0], p[1] == box.Min[1]
+		}
+		return p[0], p[1] == box.Max[1]
+	}
+	for s := range 4 {
+		for i := range n {
+			j := (i + 1) % n
+			a, okA := on(v[i], s)
+			b, okB := on(v[j], s)
+			if !okA || !okB {
+				continue
+			}
+			lo, hi := min(a, b), max(a, b)
+			for k := range n {
+				if k == i || k == j {
+					continue
+				}
+				if c, ok := on(v[k], s); ok && c >= lo && c <= hi {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}

@@ -6,19 +6,24 @@
 package tiles
 
 import (
+	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"math"
-	"sort"
+	"slices"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 
+	"citytwin/gridcode"
 	"citytwin/spatial"
 	"citytwin/tiles/mvt"
 
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/maptile"
+	"github.com/paulmach/orb/planar"
 	orbproject "github.com/paulmach/orb/project"
 	"github.com/paulmach/orb/simplify"
 )
@@ -72,11 +77,33 @@ type Stats struct {
 type Generator struct {
 	index *spatial.Index
 	opts  Options
+	// lean holds Options.LeanKeys as a set and leanSorted in key order;
+	// both are nil when every property is written at every zoom.
+	lean       map[string]bool
+	leanSorted []string
+	// keepAll and keepLean say which fixed attributes are written at
+	// and below DetailZoom.
+	keepAll, keepLean [fixedKeys]bool
 }
 
 // NewGenerator returns a generator over an index.
 func NewGenerator(ix *spatial.Index, opts Options) *Generator {
-	return &Generator{index: ix, opts: opts}
+	g := &Generator{index: ix, opts: opts}
+	if len(opts.LeanKeys) > 0 {
+		g.lean = make(map[string]bool, len(opts.LeanKeys))
+		for _, k := range opts.LeanKeys {
+			if !g.lean[k] {
+				g.lean[k] = true
+				g.leanSorted = append(g.leanSorted, k)
+			}
+		}
+		slices.Sort(g.leanSorted)
+	}
+	for i, k := range fixedNames {
+		g.keepAll[i] = true
+		g.keepLean[i] = g.lean == nil || g.lean[k]
+	}
+	return g
 }
 
 // CheckTile validates a z/x/y address.
@@ -91,6 +118,46 @@ func CheckTile(z, x, y int) error {
 	return nil
 }
 
+// renderState is the scratch space of one Render, pooled: a tile is
+// rendered into reused buffers and only the encoded bytes are allocated
+// for the caller.
+type renderState struct {
+	lb     mvt.LayerBuilder
+	cands  []candidate
+	cmds   []uint32    // geometry command streams of the candidates
+	pts    []orb.Point // one projected ring
+	poly   [1]orb.Ring // pts as a polygon
+	clipA  []orb.Point // clipping scratch
+	clipB  []orb.Point
+	bridge []orb.Point
+	mask   []byte // Douglas–Peucker scratch
+	stack  []int
+	attrs  []attr
+	vals   []any    // property values in key order
+	shape  []string // the last set of property keys seen, sorted
+	tags   []uint32
+	// keySlot caches, per layer, the key index + 1 of the fixed
+	// attributes and lean keys (0: not interned yet).
+	keySlot []uint32
+	text    []byte // formatted attribute values
+	out     []byte
+}
+
+var renderStates = sync.Pool{New: func() any { return new(renderState) }}
+
+// maxPooled bounds the buffers a pooled renderState keeps, in elements, so
+// that one dense tile does not pin its buffers for good.
+const maxPooled = 1 << 20
+
+func (st *renderState) release() {
+	if cap(st.cmds) > maxPooled || cap(st.out) > 4*maxPooled || cap(st.cands) > maxPooled/8 {
+		return // let the GC have it; a fresh one is cheap
+	}
+	clear(st.cands) // drop the feature pointers
+	st.cands = st.cands[:0]
+	renderStates.Put(st)
+}
+
 // Render encodes one tile with one MVT layer per named layer (in the order
 // given), showing what existed at time t (zero: now).
 func (g *Generator) Render(layers []string, z, x, y int, t time.Time) ([]byte, Stats, error) {
@@ -100,47 +167,95 @@ func (g *Generator) Render(layers []string, z, x, y int, t time.Time) ([]byte, S
 	tile := maptile.New(uint32(x), uint32(y), maptile.Zoom(z))
 	// The query box covers the buffer too, in degrees.
 	bound := tile.Bound(float64(Buffer) / Extent)
-	var out mvt.Tile
+	rs := renderStates.Get().(*renderState)
+	defer rs.release()
+	out := rs.out[:0]
 	var st Stats
-	for _, name := range layers {
-		l, s, err := g.layer(name, tile, bound, t)
+	for i, name := range layers {
+		s, err := g.layer(rs, name, tile, bound, t)
 		if err != nil {
 			return nil, st, err
 		}
 		st.Features += s.Features
 		st.Dropped += s.Dropped
-		if len(l.Features) > 0 {
-			out.Layers = append(out.Layers, l)
+		if rs.lb.Len() == 0 {
+			continue
 		}
+		// MVT layer names must be non-empty and unique within a tile.
+		if name == "" {
+			return nil, st, fmt.Errorf("tiles: encode %d/%d/%d: layer #%d: empty layer name", z, x, y, i)
+		}
+		if j := slices.Index(layers[:i], name); j >= 0 {
+			return nil, st, fmt.Errorf("tiles: encode %d/%d/%d: layer #%d %q: name already used by layer #%d", z, x, y, i, name, j)
+		}
+		out = rs.lb.AppendTo(out)
 	}
-	b, err := mvt.Encode(out)
-	if err != nil {
-		return nil, st, fmt.Errorf("tiles: encode %d/%d/%d: %w", z, x, y, err)
+	rs.out = out
+	if len(out) == 0 {
+		return nil, st, nil
 	}
-	return b, st, nil
+	return bytes.Clone(out), st, nil
 }
 
-// candidate is a feature projected into the tile, before encoding.
+// candidate is a feature projected into the tile and its geometry encoded,
+// before its attributes are.
 type candidate struct {
-	f    *spatial.Feature
-	geom orb.Geometry
-	size float64 // area for polygons, length for lines, for ordering drops
+	f          *spatial.Feature
+	code       gridcode.Code // f.Code, kept here for sorting
+	size       float64       // area for polygons, length for lines, for ordering drops
+	typ        mvt.GeomType
+	start, end int // its command stream in renderState.cmds
 }
 
-func (g *Generator) layer(name string, tile maptile.Tile, bound orb.Bound, t time.Time) (mvt.Layer, Stats, error) {
+func (g *Generator) layer(rs *renderState, name string, tile maptile.Tile, bound orb.Bound, t time.Time) (Stats, error) {
 	var st Stats
-	l := mvt.Layer{Name: name, Extent: Extent}
+	rs.lb.Reset(name, Extent)
+	clear(rs.keySlot)
+	rs.cands = rs.cands[:0]
+	rs.cmds = rs.cmds[:0]
 	q := spatial.Query{Bound: &bound, BoundByBox: true, Time: t}
 	z := int(tile.Z)
 	detail := z >= g.opts.DetailZoom
+	simplifying := !detail && g.opts.Tolerance > 0
 	box := orb.Bound{Min: orb.Point{-Buffer, -Buffer}, Max: orb.Point{Extent + Buffer, Extent + Buffer}}
-	var cands []candidate
+	pr := newProjector(tile)
+	var ferr error
 	err := g.index.Each(name, q, func(f *spatial.Feature) bool {
-		geom := clipToBox(box, project(f.Geometry, tile))
+		start := len(rs.cmds)
+		var geom orb.Geometry
+		if p, ok := f.Geometry.(orb.Polygon); ok && len(p) == 1 {
+			// The common case, a polygon without holes (a building),
+			// is projected into a reused buffer and stays there unless
+			// it crosses the box.
+			pts, in, meets := pr.ring(rs.pts[:0], p[0], box)
+			rs.pts = pts
+			if !meets {
+				return true
+			}
+			ring := pts
+			if !in {
+				// As clipToBox does, without allocating when the
+				// clipped ring has no bridge.
+				concave := !convex(orb.Ring(pts))
+				ring = rs.clipRing(box, pts)
+				if ring == nil && !concave {
+					return true
+				}
+				if concave && (ring == nil || rs.bridged(box, ring)) {
+					ring = nil
+				}
+			}
+			if ring != nil {
+				return rs.addRing(f, ring, g.opts, detail, simplifying, &st, &ferr, name)
+			}
+			geom = clipToBox(box, orb.Polygon{slices.Clone(pts)})
+		} else {
+			geom = clipToBox(box, project(f.Geometry, tile))
+		}
 		if geom == nil {
 			return true
 		}
-		if !detail && g.opts.Tolerance > 0 {
+		if simplifying {
 			geom = simplify.DouglasPeucker(g.opts.Tolerance).Simplify(geom)
 		}
 		geom = roundGeometry(geom)
@@ -149,63 +264,250 @@ func (g *Generator) layer(name string, tile maptile.Tile, bound orb.Bound, t tim
 			st.Dropped++
 			return true
 		}
-		cands = append(cands, candidate{f: f, geom: geom, size: size})
+		typ := geomType(geom)
+		cmds, err := rs.lb.AppendGeometry(rs.cmds, typ, geom)
+		if err != nil {
+			ferr = fmt.Errorf("tiles: %s/%s: %w", name, f.ID, err)
+			return false
+		}
+		rs.cmds = cmds
+		if len(cmds) == start {
+			st.Dropped++ // collapsed to nothing once encoded
+			return true
+		}
+		rs.cands = append(rs.cands, candidate{f: f, code: f.Code, size: size, typ: typ, start: start, end: len(cmds)})
 		return true
 	})
 	if errors.Is(err, spatial.ErrNotFound) {
-		return l, st, nil // an empty layer: nothing there yet
+		return st, nil // an empty layer: nothing there yet
+	}
+	if err == nil {
+		err = ferr
 	}
 	if err != nil {
-		return l, st, err
+		return st, err
 	}
 	// A stable order (grid code, then id) keeps tiles, and their ETags,
 	// identical from render to render.
-	sort.Slice(cands, func(i, j int) bool { return lessCandidate(cands[i], cands[j]) })
+	cands := rs.cands
+	slices.SortFunc(cands, compareCandidates)
 	if g.opts.MaxFeatures > 0 && len(cands) > g.opts.MaxFeatures {
-		sort.SliceStable(cands, func(i, j int) bool { return cands[i].size > cands[j].size })
+		slices.SortStableFunc(cands, func(a, b candidate) int { return cmp.Compare(b.size, a.size) })
 		st.Dropped += len(cands) - g.opts.MaxFeatures
 		cands = cands[:g.opts.MaxFeatures]
 	}
-	var lean map[string]bool
-	if !detail && len(g.opts.LeanKeys) > 0 {
-		lean = make(map[string]bool, len(g.opts.LeanKeys))
-		for _, k := range g.opts.LeanKeys {
-			lean[k] = true
+	lean := !detail && g.lean != nil
+	for _, c := range cands {
+		tags := rs.attributes(&rs.lb, c.f, g, lean)
+		if err := rs.lb.AddFeature(FeatureID(c.f.ID), true, c.typ, tags, rs.cmds[c.start:c.end]); err != nil {
+			return st, fmt.Errorf("tiles: %s/%s: %w", name, c.f.ID, err)
 		}
 	}
-	for _, c := range cands {
-		l.Features = append(l.Features, toMVT(c, lean))
-	}
-	st.Features = len(l.Features)
-	return l, st, nil
+	st.Features = len(cands)
+	return st, nil
 }
 
-func lessCandidate(a, b candidate) bool {
-	ca, cb := a.f.Code, b.f.Code
-	if c := ca.Compare(cb); c != 0 {
-		return c < 0
+// addRing adds a projected polygon without holes as a candidate, or
+// counts it as dropped; it reports whether to go on.
+func (rs *renderState) addRing(f *spatial.Feature, pts []orb.Point, o Options, detail, simplifying bool, st *Stats, ferr *error, name string) bool {
+	if simplifying {
+		pts = rs.simplifyRing(pts, o.Tolerance)
 	}
-	return a.f.ID < b.f.ID
+	roundPoints(pts)
+	a := ringArea(orb.Ring(pts))
+	if a <= 0 || (!detail && a < o.MinArea) {
+		st.Dropped++
+		return true
+	}
+	start := len(rs.cmds)
+	rs.poly[0] = orb.Ring(pts)
+	cmds, err := rs.lb.AppendPolygon(rs.cmds, orb.Polygon(rs.poly[:]))
+	rs.poly[0] = nil
+	if err != nil {
+		*ferr = fmt.Errorf("tiles: %s/%s: %w", name, f.ID, err)
+		return false
+	}
+	rs.cmds = cmds
+	if len(cmds) == start {
+		st.Dropped++ // collapsed to nothing once encoded
+		return true
+	}
+	rs.cands = append(rs.cands, candidate{f: f, code: f.Code, size: a, typ: mvt.GeomPolygon, start: start, end: len(cmds)})
+	return true
+}
+
+// compareCandidates orders candidates by grid code, then id.
+func compareCandidates(a, b candidate) int {
+	if c := a.code.Compare(b.code); c != 0 {
+		return c
+	}
+	return strings.Compare(a.f.ID, b.f.ID)
+}
+
+// geomType is the MVT type of a projected geometry.
+func geomType(g orb.Geometry) mvt.GeomType {
+	switch g.(type) {
+	case orb.Point, orb.MultiPoint:
+		return mvt.GeomPoint
+	case orb.LineString, orb.MultiLineString:
+		return mvt.GeomLineString
+	}
+	return mvt.GeomPolygon
+}
+
+// projector maps lon/lat to one tile's pixel space in Web Mercator.
+//
+// Near the tile (within a tile height of its centre latitude, from zoom 12 on,
+// away from the poles) y comes from a degree-5 Taylor polynomial of the
+// Mercator ordinate around the centre instead of a sine and a logarithm
+// per vertex: its truncation error there is below 1e-12 tile units, far
+// below the rounding error of the closed form itself (TestProjector), so
+// the rounded coordinates are the same. Other points take the closed form.
+type projector struct {
+	n, ox, oy float64
+	poly      bool
+	lat0      float64    // centre latitude, radians
+	maxDLat   float64    // radians
+	y0        float64    // tile y of lat0
+	c         [5]float64 // tile y per radian^k, k = 1..5
+}
+
+const (
+	polyMinZoom = 12
+	polyMaxLat  = 80.0
+)
+
+func newProjector(tile maptile.Tile) projector {
+	pr := projector{n: math.Exp2(float64(tile.Z)), ox: float64(tile.X), oy: float64(tile.Y)}
+	if tile.Z < polyMinZoom {
+		return pr
+	}
+	b := tile.Bound()
+	latC := (b.Min[1] + b.Max[1]) / 2
+	if math.Abs(latC) > polyMaxLat {
+		return pr
+	}
+	// One tile height either side: the tile, its buffer and then some.
+	pr.maxDLat = (b.Max[1] - b.Min[1]) * math.Pi / 180
+	pr.lat0 = latC * math.Pi / 180
+	// asinh(tan φ) is the better conditioned form of the ordinate at the
+	// centre (the closed form loses digits in 1-sin φ at high latitudes).
+	pr.y0 = ((0.5-math.Asinh(math.Tan(pr.lat0))/(2*math.Pi))*pr.n - pr.oy) * Extent
+	sec, tan := 1/math.Cos(pr.lat0), math.Tan(pr.lat0)
+	// Derivatives of ψ = atanh(sin φ) (the Mercator ordinate in radians).
+	d1 := sec
+	d2 := sec * tan
+	d3 := sec * (tan*tan + sec*sec)
+	d4 := sec*tan*tan*tan + 5*sec*sec*sec*tan
+	d5 := sec*tan*tan*tan*tan + 18*sec*sec*sec*tan*tan + 5*sec*sec*sec*sec*sec
+	// Tile y = (0.5 - ψ/2π)·n·Extent - oy·Extent: y decreases with ψ.
+	k := -pr.n * Extent / (2 * math.Pi)
+	pr.c = [5]float64{k * d1, k * d2 / 2, k * d3 / 6, k * d4 / 24, k * d5 / 120}
+	pr.poly = true
+	return pr
+}
+
+// exactY is the closed form of the tile y of a latitude in degrees.
+func (pr *projector) exactY(latDeg float64) float64 {
+	lat := math.Max(-85.05112878, math.Min(85.05112878, latDeg))
+	s := math.Sin(lat * math.Pi / 180)
+	y := (0.5 - math.Log((1+s)/(1-s))/(4*math.Pi)) * pr.n
+	return (y - pr.oy) * Extent
+}
+
+func (pr *projector) point(p orb.Point) orb.Point {
+	x := ((p[0]+180)/360*pr.n - pr.ox) * Extent
+	if pr.poly {
+		if d := p[1]*(math.Pi/180) - pr.lat0; d <= pr.maxDLat && d >= -pr.maxDLat {
+			c := &pr.c
+			return orb.Point{x, pr.y0 + d*(c[0]+d*(c[1]+d*(c[2]+d*(c[3]+d*c[4]))))}
+		}
+	}
+	return orb.Point{x, pr.exactY(p[1])}
+}
+
+// ring projects r, appending to dst, and reports whether the projected
+// ring lies inside box and whether it meets it at all.
+func (pr *projector) ring(dst []orb.Point, r orb.Ring, box orb.Bound) (pts []orb.Point, in, meets bool) {
+	if len(r) == 0 {
+		return dst, false, false
+	}
+	q := pr.point(r[0])
+	b := orb.Bound{Min: q, Max: q}
+	for _, p := range r {
+		q := pr.point(p)
+		if q[0] < b.Min[0] {
+			b.Min[0] = q[0]
+		} else if q[0] > b.Max[0] {
+			b.Max[0] = q[0]
+		}
+		if q[1] < b.Min[1] {
+			b.Min[1] = q[1]
+		} else if q[1] > b.Max[1] {
+			b.Max[1] = q[1]
+		}
+		dst = append(dst, q)
+	}
+	if !box.Intersects(b) {
+		return dst, false, false
+	}
+	return dst, box.Contains(b.Min) && box.Contains(b.Max), true
+}
+
+// roundPoints snaps to integer tile coordinates in place.
+func roundPoints(ps []orb.Point) {
+	for i := range ps {
+		ps[i] = orb.Point{math.Round(ps[i][0]), math.Round(ps[i][1])}
+	}
+}
+
+// simplifyRing is orb/simplify's Douglas–Peucker on one ring, in place and
+// without allocating: the same points are kept.
+func (rs *renderState) simplifyRing(ls []orb.Point, tolerance float64) []orb.Point {
+	if len(ls) <= 2 {
+		return ls
+	}
+	mask := slices.Grow(rs.mask[:0], len(ls))[:len(ls)]
+	clear(mask)
+	mask[0], mask[len(ls)-1] = 1, 1
+	stack := append(rs.stack[:0], 0, len(ls)-1)
+	for len(stack) > 0 {
+		start, end := stack[len(stack)-2], stack[len(stack)-1]
+		maxDist, maxIndex := 0.0, 0
+		for i := start + 1; i < end; i++ {
+			if d := planar.DistanceFromSegmentSquared(ls[start], ls[end], ls[i]); d > maxDist {
+				maxDist, maxIndex = d, i
+			}
+		}
+		if maxDist > tolerance*tolerance {
+			mask[maxIndex] = 1
+			stack[len(stack)-1] = maxIndex
+			stack = append(stack, maxIndex, end)
+		} else {
+			stack = stack[:len(stack)-2]
+		}
+	}
+	n := 0
+	for i, v := range mask {
+		if v == 1 {
+			ls[n] = ls[i]
+			n++
+		}
+	}
+	rs.mask, rs.stack = mask, stack
+	return ls[:n]
 }
 
 // project maps a lon/lat geometry to the tile's pixel space (x right, y
 // down, 0–Extent across the tile) in Web Mercator, on a copy.
 func project(g orb.Geometry, tile maptile.Tile) orb.Geometry {
-	n := math.Exp2(float64(tile.Z))
-	ox, oy := float64(tile.X), float64(tile.Y)
-	pt := func(p orb.Point) orb.Point {
-		lat := math.Max(-85.05112878, math.Min(85.05112878, p[1]))
-		x := (p[0] + 180) / 360 * n
-		s := math.Sin(lat * math.Pi / 180)
-		y := (0.5 - math.Log((1+s)/(1-s))/(4*math.Pi)) * n
-		return orb.Point{(x - ox) * Extent, (y - oy) * Extent}
-	}
+	pr := newProjector(tile)
 	if b, ok := g.(orb.Bound); ok {
 		g = b.ToPolygon() // a box is drawn as the area it covers
 	} else {
 		g = orb.Clone(g)
 	}
-	return orbproject.Geometry(g, pt)
+	return orbproject.Geometry(g, pr.point)
 }
 
 // roundGeometry snaps to integer tile coordinates, in place: the geometry
@@ -285,56 +587,30 @@ func polygonArea(p orb.Polygon) float64 {
 // decimal ids, otherwise a 64-bit FNV-1a hash (the original id is also
 // kept in the "id" attribute).
 func FeatureID(id string) uint64 {
-	if n, err := strconv.ParseUint(id, 10, 64); err == nil {
-		return n
+	if decimal(id) {
+		if n, err := strconv.ParseUint(id, 10, 64); err == nil {
+			return n
+		}
 	}
-	h := fnv.New64a()
-	_, _ = h.Write([]byte(id))
-	return h.Sum64()
+	h := uint64(14695981039346656037) // FNV-1a offset basis
+	for i := 0; i < len(id); i++ {
+		h ^= uint64(id[i])
+		h *= 1099511628211
+	}
+	return h
 }
 
-// toMVT converts a projected candidate with typed attributes: id, gridcode,
-// height and floors where set, and every scalar property (nested values
-// are left to the features API); with lean set, only the keys in it.
-func toMVT(c candidate, lean map[string]bool) mvt.Feature {
-	f := c.f
-	keep := func(k string) bool { return lean == nil || lean[k] }
-	props := make(map[string]any, 8)
-	props["id"] = f.ID
-	if keep("gridcode") {
-		props["gridcode"] = f.Code.String()
+// decimal reports whether s is what strconv.ParseUint might accept in
+// base 10: up to 20 ASCII digits (an underscore-free form); checking first
+// spares the error ParseUint allocates for every non-numeric id.
+func decimal(s string) bool {
+	if len(s) == 0 || len(s) > 20 {
+		return false
 	}
-	if f.Height > 0 && keep("height") {
-		props["height"] = f.Height
-	}
-	if f.Floors > 0 && keep("floors") {
-		props["floors"] = int64(f.Floors)
-	}
-	if !f.ValidFrom.IsZero() && keep("valid_from") {
-		props["valid_from"] = f.ValidFrom.Format(time.RFC3339)
-	}
-	if !f.ValidTo.IsZero() && keep("valid_to") {
-		props["valid_to"] = f.ValidTo.Format(time.RFC3339)
-	}
-	for k, v := range f.Properties {
-		if _, taken := props[k]; taken || !keep(k) {
-			continue
-		}
-		switch x := v.(type) {
-		case string, bool, float64, int64, uint64:
-			props[k] = x
-		case int:
-			props[k] = int64(x)
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
 		}
 	}
-	mf := mvt.Feature{ID: FeatureID(f.ID), HasID: true, Geometry: c.geom, Properties: props}
-	switch c.geom.(type) {
-	case orb.Point, orb.MultiPoint:
-		mf.Type = mvt.GeomPoint
-	case orb.LineString, orb.MultiLineString:
-		mf.Type = mvt.GeomLineString
-	default:
-		mf.Type = mvt.GeomPolygon
-	}
-	return mf
+	return true
 }

@@ -62,7 +62,7 @@ const (
 // can hold), a property value of an unsupported type, and a geometry that
 // does not match the feature's Type.
 func Encode(t Tile) ([]byte, error) {
-	var e encoder
+	var b LayerBuilder
 	var out []byte
 	names := make(map[string]int, len(t.Layers))
 	for i := range t.Layers {
@@ -74,245 +74,97 @@ func Encode(t Tile) ([]byte, error) {
 			return nil, fmt.Errorf("mvt: encode: layer #%d %q: name already used by layer #%d: %w", i, l.Name, j, ErrInput)
 		}
 		names[l.Name] = i
-		body, err := e.layer(l)
-		if err != nil {
+		b.Reset(l.Name, l.Extent)
+		if err := b.addLayer(l); err != nil {
 			return nil, fmt.Errorf("mvt: encode: layer #%d %q: %w", i, l.Name, err)
 		}
-		out = slices.Grow(out, protowire.SizeTag(fieldTileLayers)+protowire.SizeBytes(len(body)))
-		out = protowire.AppendTag(out, fieldTileLayers, protowire.BytesType)
-		out = protowire.AppendBytes(out, body)
+		out = b.AppendTo(slices.Grow(out, b.Size()))
 	}
 	return out, nil
 }
 
-// valueKey identifies a non-string property value for per-layer
-// deduplication: the Value field number and the payload bits, so floats are
-// compared by bit pattern and NaN and -0 deduplicate consistently.
-type valueKey struct {
-	kind uint64
-	bits uint64
-}
-
-// encoder holds per-call scratch state; Encode allocates one per call, so
-// there is no shared mutable state.
-type encoder struct {
-	buf     []byte // layer body under construction
-	feat    []byte // feature body under construction
-	cmds    []uint32
-	tags    []uint32
-	ring    []pt
-	keys    []string
-	keyIdx  map[string]uint32
-	vals    []byte // encoded Value messages, each with its tag
-	valIdx  map[valueKey]uint32
-	strIdx  map[string]uint32 // string values
-	nvals   uint32
-	sortBuf []string
-}
-
-func (e *encoder) layer(l *Layer) ([]byte, error) {
-	extent := l.Extent
-	if extent == 0 {
-		extent = DefaultExtent
-	}
-	e.keys = e.keys[:0]
-	e.vals = e.vals[:0]
-	e.nvals = 0
-	if e.keyIdx == nil {
-		e.keyIdx = make(map[string]uint32)
-		e.valIdx = make(map[valueKey]uint32)
-		e.strIdx = make(map[string]uint32)
-	}
-	clear(e.keyIdx)
-	clear(e.valIdx)
-	clear(e.strIdx)
-
+// addLayer adds l's features.
+func (b *LayerBuilder) addLayer(l *Layer) error {
 	// Rough size guess (a small polygon feature takes ~50 bytes) to save
-	// most of the buffer's doublings; the buffer is reused across layers.
-	b := slices.Grow(e.buf[:0], 48*len(l.Features))
-	b = protowire.AppendTag(b, fieldLayerVersion, protowire.VarintType)
-	b = protowire.AppendVarint(b, 2)
-	b = protowire.AppendTag(b, fieldLayerName, protowire.BytesType)
-	b = protowire.AppendString(b, l.Name)
+	// most of the buffer's doublings.
+	b.feats = slices.Grow(b.feats, 48*len(l.Features))
 	for i := range l.Features {
 		f := &l.Features[i]
-		body, ok, err := e.feature(f)
-		if err != nil {
+		if err := b.addFeature(f); err != nil {
 			if f.HasID {
-				return nil, fmt.Errorf("feature #%d (id %d): %w", i, f.ID, err)
+				return fmt.Errorf("feature #%d (id %d): %w", i, f.ID, err)
 			}
-			return nil, fmt.Errorf("feature #%d: %w", i, err)
+			return fmt.Errorf("feature #%d: %w", i, err)
 		}
-		if !ok {
-			continue // collapsed to nothing
-		}
-		b = protowire.AppendTag(b, fieldLayerFeatures, protowire.BytesType)
-		b = protowire.AppendBytes(b, body)
-	}
-	for _, k := range e.keys {
-		b = protowire.AppendTag(b, fieldLayerKeys, protowire.BytesType)
-		b = protowire.AppendString(b, k)
-	}
-	b = append(b, e.vals...)
-	b = protowire.AppendTag(b, fieldLayerExtent, protowire.VarintType)
-	b = protowire.AppendVarint(b, uint64(extent))
-	e.buf = b
-	return b, nil
-}
-
-// feature returns the encoded Feature message, or ok=false when the geometry
-// collapsed and the feature is dropped.
-func (e *encoder) feature(f *Feature) (body []byte, ok bool, err error) {
-	if !f.HasID && f.ID != 0 {
-		return nil, false, fmt.Errorf("ID %d set but HasID is false: %w", f.ID, ErrInput)
-	}
-	var cmds []uint32
-	switch f.Type {
-	case GeomUnknown:
-		if f.Geometry != nil {
-			return nil, false, fmt.Errorf("type UNKNOWN carries RawGeometry, but Geometry is %T (set Type): %w", f.Geometry, ErrInput)
-		}
-		if len(f.RawGeometry) == 0 {
-			return nil, false, fmt.Errorf("type UNKNOWN with empty RawGeometry: %w", ErrInput)
-		}
-		cmds = f.RawGeometry
-	case GeomPoint, GeomLineString, GeomPolygon:
-		if len(f.RawGeometry) != 0 {
-			return nil, false, fmt.Errorf("RawGeometry is only for type UNKNOWN, type is %v: %w", f.Type, ErrInput)
-		}
-		if cmds, err = e.geometry(f.Type, f.Geometry); err != nil {
-			return nil, false, err
-		}
-		if len(cmds) == 0 {
-			return nil, false, nil
-		}
-	default:
-		return nil, false, fmt.Errorf("invalid geometry type %v: %w", f.Type, ErrInput)
-	}
-	if err := e.properties(f.Properties); err != nil {
-		return nil, false, err
-	}
-
-	b := e.feat[:0]
-	if f.HasID {
-		b = protowire.AppendTag(b, fieldFeatureID, protowire.VarintType)
-		b = protowire.AppendVarint(b, f.ID)
-	}
-	if len(e.tags) > 0 {
-		b = appendPacked(b, fieldFeatureTags, e.tags)
-	}
-	b = protowire.AppendTag(b, fieldFeatureType, protowire.VarintType)
-	b = protowire.AppendVarint(b, uint64(f.Type))
-	b = appendPacked(b, fieldFeatureGeometry, cmds)
-	e.feat = b
-	return b, true, nil
-}
-
-func appendPacked(b []byte, num protowire.Number, vs []uint32) []byte {
-	n := 0
-	for _, v := range vs {
-		n += protowire.SizeVarint(uint64(v))
-	}
-	b = protowire.AppendTag(b, num, protowire.BytesType)
-	b = protowire.AppendVarint(b, uint64(n))
-	for _, v := range vs {
-		b = protowire.AppendVarint(b, uint64(v))
-	}
-	return b
-}
-
-// properties fills e.tags with key/value index pairs in key order.
-func (e *encoder) properties(props map[string]any) error {
-	e.tags = e.tags[:0]
-	if len(props) == 0 {
-		return nil
-	}
-	keys := e.sortBuf[:0]
-	for k := range props {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	e.sortBuf = keys
-	for _, k := range keys {
-		vi, err := e.value(props[k])
-		if err != nil {
-			return fmt.Errorf("property %q: %w", k, err)
-		}
-		ki, ok := e.keyIdx[k]
-		if !ok {
-			ki = uint32(len(e.keys))
-			e.keys = append(e.keys, k)
-			e.keyIdx[k] = ki
-		}
-		e.tags = append(e.tags, ki, vi)
 	}
 	return nil
 }
 
-// value returns the layer index of v, appending its Value message if new.
-//
-// int64 values are written as int_value when non-negative and as sint_value
-// (zigzag) when negative: both decode to int64, and this picks the shorter
-// varint either way (a negative int_value always takes 10 bytes, a
-// non-negative sint_value needs one more bit than int_value).
-func (e *encoder) value(v any) (uint32, error) {
-	var k valueKey
-	switch v := v.(type) {
-	case string:
-		if i, ok := e.strIdx[v]; ok {
-			return i, nil
+// addFeature adds f, or nothing when its geometry collapsed.
+func (b *LayerBuilder) addFeature(f *Feature) error {
+	if !f.HasID && f.ID != 0 {
+		return fmt.Errorf("ID %d set but HasID is false: %w", f.ID, ErrInput)
+	}
+	var cmds []uint32
+	var err error
+	switch f.Type {
+	case GeomUnknown:
+		if f.Geometry != nil {
+			return fmt.Errorf("type UNKNOWN carries RawGeometry, but Geometry is %T (set Type): %w", f.Geometry, ErrInput)
 		}
-		e.vals = protowire.AppendTag(e.vals, fieldLayerValues, protowire.BytesType)
-		e.vals = protowire.AppendVarint(e.vals, uint64(protowire.SizeTag(fieldValueString)+protowire.SizeBytes(len(v))))
-		e.vals = protowire.AppendTag(e.vals, fieldValueString, protowire.BytesType)
-		e.vals = protowire.AppendString(e.vals, v)
-		i := e.nvals
-		e.nvals++
-		e.strIdx[v] = i
-		return i, nil
-	case float32:
-		k = valueKey{fieldValueFloat, uint64(math.Float32bits(v))}
-	case float64:
-		k = valueKey{fieldValueDouble, math.Float64bits(v)}
-	case int64:
-		if v >= 0 {
-			k = valueKey{fieldValueInt, uint64(v)}
-		} else {
-			k = valueKey{fieldValueSint, protowire.EncodeZigZag(v)}
+		if len(f.RawGeometry) == 0 {
+			return fmt.Errorf("type UNKNOWN with empty RawGeometry: %w", ErrInput)
 		}
-	case uint64:
-		k = valueKey{fieldValueUint, v}
-	case bool:
-		k = valueKey{kind: fieldValueBool}
-		if v {
-			k.bits = 1
+		cmds = f.RawGeometry
+	case GeomPoint, GeomLineString, GeomPolygon:
+		if len(f.RawGeometry) != 0 {
+			return fmt.Errorf("RawGeometry is only for type UNKNOWN, type is %v: %w", f.Type, ErrInput)
+		}
+		if cmds, err = b.AppendGeometry(b.cmds[:0], f.Type, f.Geometry); err != nil {
+			return err
+		}
+		b.cmds = cmds
+		if len(cmds) == 0 {
+			return nil
 		}
 	default:
-		return 0, fmt.Errorf("unsupported value type %T (want string, float32, float64, int64, uint64 or bool): %w", v, ErrInput)
+		return fmt.Errorf("invalid geometry type %v: %w", f.Type, ErrInput)
 	}
-	if i, ok := e.valIdx[k]; ok {
-		return i, nil
+	if err := b.properties(f.Properties); err != nil {
+		return err
 	}
-	var msg [16]byte
-	m := msg[:0]
-	num := protowire.Number(k.kind)
-	switch k.kind {
-	case fieldValueFloat:
-		m = protowire.AppendTag(m, num, protowire.Fixed32Type)
-		m = protowire.AppendFixed32(m, uint32(k.bits))
-	case fieldValueDouble:
-		m = protowire.AppendTag(m, num, protowire.Fixed64Type)
-		m = protowire.AppendFixed64(m, k.bits)
-	default:
-		m = protowire.AppendTag(m, num, protowire.VarintType)
-		m = protowire.AppendVarint(m, k.bits)
+	b.writeFeature(f.ID, f.HasID, f.Type, b.tags, cmds)
+	return nil
+}
+
+func packedSize(vs []uint32) int {
+	n := 0
+	for _, v := range vs {
+		n += protowire.SizeVarint(uint64(v))
 	}
-	e.vals = protowire.AppendTag(e.vals, fieldLayerValues, protowire.BytesType)
-	e.vals = protowire.AppendBytes(e.vals, m)
-	i := e.nvals
-	e.nvals++
-	e.valIdx[k] = i
-	return i, nil
+	return n
+}
+
+// properties fills b.tags with key/value index pairs in key order.
+func (b *LayerBuilder) properties(props map[string]any) error {
+	b.tags = b.tags[:0]
+	if len(props) == 0 {
+		return nil
+	}
+	keys := b.sortBuf[:0]
+	for k := range props {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	b.sortBuf = keys
+	for _, k := range keys {
+		vi, err := b.Value(props[k])
+		if err != nil {
+			return fmt.Errorf("property %q: %w", k, err)
+		}
+		b.tags = append(b.tags, b.Key(k), vi)
+	}
+	return nil
 }
 
 // geomWriter accumulates a command stream, tracking the cursor.
@@ -380,9 +232,8 @@ func fmtF(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
 
 // geometry encodes g as a command stream for type t. An empty result means
 // the geometry collapsed entirely.
-func (e *encoder) geometry(t GeomType, g orb.Geometry) ([]uint32, error) {
-	w := geomWriter{cmds: e.cmds[:0]}
-	defer func() { e.cmds = w.cmds }()
+func (e *LayerBuilder) geometry(dst []uint32, t GeomType, g orb.Geometry) ([]uint32, error) {
+	w := geomWriter{cmds: dst}
 	var err error
 	switch g := g.(type) {
 	case orb.Point:
@@ -429,7 +280,7 @@ func (e *encoder) geometry(t GeomType, g orb.Geometry) ([]uint32, error) {
 	return nil, fmt.Errorf("geometry %T does not match type %v: %w", g, t, ErrInput)
 }
 
-func (e *encoder) points(w *geomWriter, ps []orb.Point) error {
+func (e *LayerBuilder) points(w *geomWriter, ps []orb.Point) error {
 	if len(ps) == 0 {
 		return nil
 	}
@@ -448,7 +299,7 @@ func (e *encoder) points(w *geomWriter, ps []orb.Point) error {
 
 // line writes ls without repeated vertices, or nothing if fewer than two
 // distinct vertices remain.
-func (e *encoder) line(w *geomWriter, ls orb.LineString) error {
+func (e *LayerBuilder) line(w *geomWriter, ls orb.LineString) error {
 	r := e.ring[:0]
 	for i, p := range ls {
 		q, err := toPt(p)
@@ -467,7 +318,7 @@ func (e *encoder) line(w *geomWriter, ls orb.LineString) error {
 }
 
 // polygon writes p's rings, exterior first, with fixed winding.
-func (e *encoder) polygon(w *geomWriter, p orb.Polygon) error {
+func (e *LayerBuilder) polygon(w *geomWriter, p orb.Polygon) error {
 	dropped := false // exterior collapsed: drop the polygon with its holes
 	for i, ring := range p {
 		r := e.ring[:0]
