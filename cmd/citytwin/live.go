@@ -8,14 +8,17 @@ import (
 	"log/slog"
 	"net/http"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"citytwin/spatial"
 	"citytwin/twin/fence"
 	"citytwin/twin/fence/fencedir"
+	"citytwin/twin/fence/pgfences"
 	"citytwin/twin/hub"
 	"citytwin/twin/live"
 	"citytwin/twin/live/pebblelog"
+	"citytwin/twin/live/pglog"
 	"citytwin/twin/liveapi"
 	"citytwin/twin/mqttin"
 	"citytwin/twin/webhook"
@@ -36,17 +39,18 @@ type liveTwin struct {
 	saver    fence.Saver
 	webhooks *webhook.Dispatcher
 	cancel   context.CancelFunc
-	done     chan struct{}
+	done     chan struct{}  // closed when the pruner has stopped
+	follows  sync.WaitGroup // the replica follower
 }
 
-// openLive opens the live twin's log beside the store and loads the
-// objects' current state from it.
 // liveOptions are the serve flags of the live twin.
 type liveOptions struct {
 	retention time.Duration // history kept
 	flush     time.Duration // websocket flush interval
 }
 
+// openLive opens the live twin's log beside the store and loads the
+// objects' current state from it.
 func openLive(ctx context.Context, sf *storeFlags, store spatial.Store, opt liveOptions, log *slog.Logger) (*liveTwin, error) {
 	var lg live.Log
 	var saver fence.Saver
@@ -60,8 +64,17 @@ func openLive(ctx context.Context, sf *storeFlags, store spatial.Store, opt live
 		if saver, err = fencedir.Open(filepath.Join(sf.data, "fences")); err != nil {
 			return nil, errors.Join(err, lg.Close())
 		}
+	case "postgres":
+		l, err := pglog.Open(ctx, sf.pg, nil)
+		if err != nil {
+			return nil, fmt.Errorf("open live history: %w", err)
+		}
+		lg = l
+		if saver, err = pgfences.Open(ctx, sf.pg); err != nil {
+			return nil, errors.Join(err, lg.Close())
+		}
 	default:
-		return nil, fmt.Errorf("live objects on --store %s: not supported yet", sf.kind)
+		return nil, fmt.Errorf("unknown --store %q", sf.kind)
 	}
 	start := time.Now()
 	t, err := live.New(ctx, lg, nil)
@@ -80,6 +93,28 @@ func openLive(ctx context.Context, sf *storeFlags, store spatial.Store, opt live
 	bg, cancel := context.WithCancel(context.Background())
 	lt.cancel = cancel
 	go lt.prune(bg, opt.retention, log)
+	// Replicas sharing the database: apply the others' updates, and keep
+	// the same fences.
+	if f, ok := lg.(live.Follower); ok {
+		lt.follows.Add(1)
+		go func() {
+			defer lt.follows.Done()
+			if err := f.Follow(bg, t.ApplyRemote); err != nil && bg.Err() == nil {
+				log.Error("following other replicas' updates stopped", "err", err)
+			}
+		}()
+	}
+	if w, ok := saver.(*pgfences.Store); ok {
+		reload := func() {
+			if err := pgfences.Sync(bg, w, lt.fences); err != nil && bg.Err() == nil {
+				log.Warn("some stored fences could not be loaded", "err", err)
+			}
+		}
+		if err := w.Watch(bg, reload); err != nil {
+			cancel()
+			return nil, errors.Join(err, lg.Close())
+		}
+	}
 	return lt, nil
 }
 
@@ -142,7 +177,7 @@ func (lt *liveTwin) fenceEvents(log *slog.Logger) live.Hook {
 					continue
 				}
 				out = append(out, hub.Event{Type: e.Type, Fence: e.Fence, JSON: b})
-				if e.Webhook != nil {
+				if e.Webhook != nil && !c.Remote { // the replica that took the update calls
 					if err := lt.webhooks.Send(webhook.Message{URL: e.Webhook.URL, Secret: e.Webhook.Secret, Type: e.Type, Body: b}); err != nil {
 						log.Warn("webhook not queued", "fence", e.Fence, "url", e.Webhook.URL, "err", err)
 					}
@@ -204,10 +239,14 @@ func (lt *liveTwin) startMQTT(ctx context.Context, url, clientID string, log *sl
 func (lt *liveTwin) close() {
 	lt.cancel()
 	<-lt.done
+	lt.follows.Wait()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = lt.webhooks.Close(ctx)
 	_ = lt.log.Close()
+	if c, ok := lt.saver.(interface{ Close() error }); ok {
+		_ = c.Close()
+	}
 }
 
 // collector exports the live twin's and the hub's counts.

@@ -18,9 +18,13 @@ import (
 var ErrNotFound = errors.New("object not found")
 
 // Change is one object's accepted update: Prev is its state before (nil on
-// first sight), Cur its new state. Cur.Gone marks a removal.
+// first sight), Cur its new state. Cur.Gone marks a removal. Remote marks
+// an update another replica ingested (see ApplyRemote): effects that must
+// happen once in the whole system, such as webhooks, belong to the replica
+// that took the update.
 type Change struct {
 	Prev, Cur *Object
+	Remote    bool
 }
 
 // Hook is called with every batch of changes after they are durable and
@@ -122,7 +126,7 @@ func (t *Twin) Ingest(ctx context.Context, objs []*Object, rejected []Rejection)
 		return res, fmt.Errorf("live: persist %d updates: %w", len(objs), err)
 	}
 	res.Accepted = len(objs)
-	res.Applied = t.apply(objs)
+	res.Applied = t.apply(objs, false)
 	res.Superseded = res.Accepted - res.Applied
 	t.accepted.Add(uint64(res.Accepted))
 	t.applied.Add(uint64(res.Applied))
@@ -171,7 +175,7 @@ func (t *Twin) carryState(objs []*Object) {
 // ApplyRemote applies updates that another replica has already persisted
 // (see Follower); they reach hooks like local ones.
 func (t *Twin) ApplyRemote(objs []*Object) {
-	n := t.apply(objs)
+	n := t.apply(objs, true)
 	t.remote.Add(uint64(n))
 }
 
@@ -195,12 +199,12 @@ func (t *Twin) Remove(ctx context.Context, id string) error {
 	if err := t.log.Append(ctx, []*Object{&tomb}); err != nil {
 		return fmt.Errorf("live: persist removal of %q: %w", id, err)
 	}
-	t.apply([]*Object{&tomb})
+	t.apply([]*Object{&tomb}, false)
 	return nil
 }
 
 // apply makes the newer updates current and calls the hooks.
-func (t *Twin) apply(objs []*Object) int {
+func (t *Twin) apply(objs []*Object, remote bool) int {
 	changes := make([]Change, 0, len(objs))
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -213,7 +217,13 @@ func (t *Twin) apply(objs []*Object) int {
 				continue // older or the same: history only
 			}
 		} else if o.Gone || o.Time <= t.gone[o.ID] {
-			continue // removed, and this update is not newer than the removal
+			// Removed, and this update is not newer than the removal; a
+			// tombstone of an object this twin never had (another
+			// replica's) is remembered as New would.
+			if o.Gone && o.Time > t.gone[o.ID] {
+				t.gone[o.ID] = o.Time
+			}
+			continue
 		}
 		if o.Gone {
 			t.drop(slot, prev)
@@ -222,7 +232,7 @@ func (t *Twin) apply(objs []*Object) int {
 			t.put(o)
 			delete(t.gone, o.ID)
 		}
-		changes = append(changes, Change{Prev: prev, Cur: o})
+		changes = append(changes, Change{Prev: prev, Cur: o, Remote: remote})
 	}
 	if len(changes) > 0 {
 		for _, h := range t.hooks {

@@ -1,0 +1,103 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	"citytwin/internal/pgtest"
+
+	"github.com/gorilla/websocket"
+)
+
+// TestReplicas runs two servers on one PostgreSQL/PostGIS database: an
+// update ingested by one reaches the websocket subscribers and the state of
+// the other, both ways, and a fence created on one raises events on the
+// other.
+func TestReplicas(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the server binary")
+	}
+	url := pgtest.Start(t)
+	bin := buildBinary(t)
+	a := startServer(t, bin, "--store", "postgres", "--pg", url)
+	b := startServer(t, bin, "--store", "postgres", "--pg", url)
+
+	ws, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(b.base, "http")+"/ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	_ = ws.WriteMessage(websocket.TextMessage, []byte(`{"op":"subscribe","id":"s","layers":["vehicles"],"bbox":[121.5,38.8,121.8,39.0]}`))
+	_ = ws.WriteMessage(websocket.TextMessage, []byte(`{"op":"subscribe","id":"e","events":["fence.*"]}`))
+	await := func(what string, match func([]byte) bool) {
+		t.Helper()
+		_ = ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+		for {
+			_, msg, err := ws.ReadMessage()
+			if err != nil {
+				t.Fatalf("replica b: waiting for %s: %v", what, err)
+			}
+			if match(msg) {
+				return
+			}
+		}
+	}
+	t0 := time.Now().Add(-time.Minute)
+	if code, res := a.post(t, "["+liveObj("amb-1", 121.60, 38.95, t0, `{"kind":"ambulance"}`)+"]"); code != 200 || res["applied"] != 1.0 {
+		t.Fatalf("POST to a: %d %v", code, res)
+	}
+	await("amb-1 from replica a", func(m []byte) bool {
+		return bytes.Contains(m, []byte(`"op":"state"`)) && bytes.Contains(m, []byte(`"amb-1"`))
+	})
+	var o map[string]any
+	b.get(t, "/api/v1/objects/amb-1", 200, &o)
+	if o["state"].(map[string]any)["kind"] != "ambulance" {
+		t.Errorf("amb-1 on b: %v", o)
+	}
+	// The other way round.
+	b.post(t, "["+liveObj("amb-2", 121.61, 38.95, t0, "")+"]")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, _ := a.do(t, "GET", "/api/v1/objects/amb-2", "", nil)
+		if resp.StatusCode == 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("amb-2 posted to b never reached a")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	// A fence made on a runs on b too.
+	resp, body := a.do(t, "POST", "/api/v1/fences", `{"id":"harbour","geometry":{"type":"Polygon","coordinates":[[[121.64,38.92],[121.66,38.92],[121.66,38.94],[121.64,38.94],[121.64,38.92]]]}}`, nil)
+	if resp.StatusCode != 201 {
+		t.Fatalf("POST fence to a: %d %s", resp.StatusCode, body)
+	}
+	deadline = time.Now().Add(10 * time.Second)
+	for {
+		resp, _ := b.do(t, "GET", "/api/v1/fences/harbour", "", nil)
+		if resp.StatusCode == 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the fence made on a never reached b")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	a.post(t, "["+liveObj("amb-1", 121.65, 38.93, t0.Add(time.Second), "")+"]")
+	await("fence.enter on b for an update ingested by a", func(m []byte) bool {
+		return bytes.Contains(m, []byte(`"type":"fence.enter"`)) && bytes.Contains(m, []byte(`"amb-1"`))
+	})
+	var info struct {
+		Stats map[string]float64 `json:"stats"`
+	}
+	b.get(t, "/api/v1/live", 200, &info)
+	if info.Stats["remote"] < 2 {
+		t.Errorf("b applied %v remote updates, want at least 2", info.Stats["remote"])
+	}
+	ws.Close()
+	a.stop(t)
+	b.stop(t)
+}
