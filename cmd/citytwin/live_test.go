@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"citytwin/internal/mqtttest"
+	"citytwin/internal/pgtest"
 	"citytwin/twin/webhook"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
@@ -151,14 +152,23 @@ func TestLiveEndToEnd(t *testing.T) {
 
 // TestLiveKill9 posts updates from several clients while the server is
 // killed with SIGKILL, then checks after a restart that every update it
-// acknowledged is in the history.
+// acknowledged is in the history: on the embedded store and on PostgreSQL.
 func TestLiveKill9(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the server binary")
 	}
 	bin := buildBinary(t)
-	data := t.TempDir()
-	s := startServer(t, bin, "--data", data)
+	t.Run("embedded", func(t *testing.T) {
+		killDuringIngest(t, bin, "--data", t.TempDir())
+	})
+	t.Run("postgres", func(t *testing.T) {
+		killDuringIngest(t, bin, "--store", "postgres", "--pg", pgtest.Start(t))
+	})
+}
+
+// killDuringIngest is TestLiveKill9 on one store.
+func killDuringIngest(t *testing.T, bin string, store ...string) {
+	s := startServer(t, bin, store...)
 	t0 := time.Now().Add(-time.Hour)
 	var mu sync.Mutex
 	acked := map[string]int{} // id → highest acknowledged step (all earlier too)
@@ -209,7 +219,7 @@ func TestLiveKill9(t *testing.T) {
 	if len(acked) == 0 {
 		t.Fatal("nothing was acknowledged before the kill")
 	}
-	s = startServer(t, bin, "--data", data)
+	s = startServer(t, bin, store...)
 	total := 0
 	for id, last := range acked {
 		var h struct {
