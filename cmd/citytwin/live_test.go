@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -359,6 +361,66 @@ func TestLiveFences(t *testing.T) {
 	resp, _ = s.do(t, "DELETE", "/api/v1/fences/port", "", nil)
 	if resp.StatusCode != 204 {
 		t.Errorf("DELETE fence: %d", resp.StatusCode)
+	}
+	s.stop(t)
+}
+
+// TestAuthRoles runs the server with a token file: reads stay public,
+// live updates need a device token (also over the websocket), fences an
+// analyst's, feature edits an admin's.
+func TestAuthRoles(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the server binary")
+	}
+	tokens := filepath.Join(t.TempDir(), "tokens")
+	if err := os.WriteFile(tokens, []byte("device-token-000001 device bus-gateway\nanalyst-token-00001 analyst planner\nviewer-token-000001 viewer\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bin := buildBinary(t)
+	s := startServer(t, bin, "--data", t.TempDir(), "--tokens", tokens, "--admin-token", "admin-token-0000001")
+	bearer := func(tok string) map[string]string { return map[string]string{"Authorization": "Bearer " + tok} }
+	body := "[" + liveObj("bus-1", 121.6, 38.9, time.Now().Add(-time.Minute), "") + "]"
+	fenceBody := `{"id":"f","grid":"G001310322"}`
+	for _, tc := range []struct {
+		method, path, body, token string
+		status                    int
+	}{
+		{"POST", "/api/v1/objects", body, "", 401},
+		{"POST", "/api/v1/objects", body, "viewer-token-000001", 403},
+		{"POST", "/api/v1/objects", body, "device-token-000001", 200},
+		{"GET", "/api/v1/objects/bus-1", "", "", 200},
+		{"POST", "/api/v1/fences", fenceBody, "device-token-000001", 403},
+		{"POST", "/api/v1/fences", fenceBody, "analyst-token-00001", 201},
+		{"DELETE", "/api/v1/layers/buildings/features/nope", "", "analyst-token-00001", 403},
+		{"DELETE", "/api/v1/layers/buildings/features/nope", "", "admin-token-0000001", 404},
+	} {
+		h := map[string]string{}
+		if tc.token != "" {
+			h = bearer(tc.token)
+		}
+		resp, b := s.do(t, tc.method, tc.path, tc.body, h)
+		if resp.StatusCode != tc.status {
+			t.Errorf("%s %s with %q: %d, want %d: %s", tc.method, tc.path, tc.token, resp.StatusCode, tc.status, b)
+		}
+	}
+	wsURL := "ws" + strings.TrimPrefix(s.base, "http") + "/ws"
+	update := `{"op":"update","id":"u","objects":[` + liveObj("bus-2", 121.6, 38.9, time.Now().Add(-time.Minute), "") + `]}`
+	for tok, want := range map[string]string{"": `"op":"error"`, "device-token-000001": `"op":"ack"`} {
+		url := wsURL
+		if tok != "" {
+			url += "?access_token=" + tok
+		}
+		ws, _, err := websocket.DefaultDialer.Dial(url, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = ws.WriteMessage(websocket.TextMessage, []byte(update))
+		_ = ws.SetReadDeadline(time.Now().Add(5 * time.Second))
+		_, msg, err := ws.ReadMessage()
+		if err != nil || !bytes.Contains(msg, []byte(want)) {
+			t.Errorf("websocket update with %q: %s %v, want %s", tok, msg, err, want)
+		}
+		ws.Close()
 	}
 	s.stop(t)
 }

@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"citytwin/internal/auth"
 	"citytwin/internal/httpx"
 	"citytwin/samples"
 	"citytwin/spatial"
@@ -82,7 +83,9 @@ func runServe(args []string, e env) error {
 	mqttClient := fs.String("mqtt-client-id", "", "MQTT client id, stable across restarts so the broker keeps the session (default citytwin-<hostname>)")
 	wsFlush := fs.Duration("ws-flush", 100*time.Millisecond, "shortest time between two state messages of a websocket subscription (100ms: at most 10 a second)")
 	history := fs.Duration("history", 7*24*time.Hour, "how long live objects' history is kept (each object's newest state is always kept)")
-	adminToken := fs.String("admin-token", os.Getenv("CITYTWIN_ADMIN_TOKEN"), "bearer token required for feature writes (default $CITYTWIN_ADMIN_TOKEN; empty: writes are open)")
+	adminToken := fs.String("admin-token", os.Getenv("CITYTWIN_ADMIN_TOKEN"), "a bearer token with the admin role (default $CITYTWIN_ADMIN_TOKEN)")
+	tokenFile := fs.String("tokens", "", "file of bearer tokens with roles (viewer, officer, analyst, device, admin; see internal/auth); without it and --admin-token every request is allowed")
+	privateReads := fs.Bool("private-reads", false, "reads (GET, websocket subscriptions) need a token too; the viewer pages stay public")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -93,6 +96,13 @@ func runServe(args []string, e env) error {
 	log, err := newLogger(e, *logLevel)
 	if err != nil {
 		return err
+	}
+	policy, err := loadPolicy(*tokenFile, *adminToken, *privateReads)
+	if err != nil {
+		return err
+	}
+	if !policy.Enabled() {
+		log.Warn("authentication is off: anyone who can reach the server may write; set --tokens or --admin-token")
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -118,7 +128,7 @@ func runServe(args []string, e env) error {
 		return err
 	}
 
-	lv, err := openLive(ctx, &sf, store, liveOptions{retention: *history, flush: *wsFlush}, log)
+	lv, err := openLive(ctx, &sf, store, liveOptions{retention: *history, flush: *wsFlush, canUpdate: policy.CanUpdate}, log)
 	if err != nil {
 		return err
 	}
@@ -137,10 +147,7 @@ func runServe(args []string, e env) error {
 	mux := http.NewServeMux()
 	features := api.New(kernel, samples.Attribution)
 	features.Register(mux)
-	features.RegisterWrites(mux, *adminToken)
-	if *adminToken == "" {
-		log.Warn("feature writes are open to anyone who can reach the server: set --admin-token")
-	}
+	features.RegisterWrites(mux, "") // guarded by the policy below
 	cache, err := tiles.NewCache(20000)
 	if err != nil {
 		return err
@@ -161,7 +168,7 @@ func runServe(args []string, e env) error {
 	root.Handle("GET /ws", lv.hub)
 	root.Handle("/", httpx.Wrap(mux, httpx.Limits{MaxBody: 64 << 20, Timeout: 60 * time.Second}, metrics, log))
 	srv := &http.Server{
-		Handler:           root,
+		Handler:           policy.Wrap(root),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
@@ -186,6 +193,25 @@ func runServe(args []string, e env) error {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
+}
+
+// loadPolicy builds the authentication policy from the serve flags.
+func loadPolicy(file, adminToken string, privateReads bool) (*auth.Policy, error) {
+	tokens := auth.NewTokens()
+	if file != "" {
+		t, err := auth.Load(file)
+		if err != nil {
+			return nil, fmt.Errorf("--tokens: %w", err)
+		}
+		tokens = t
+	}
+	if adminToken != "" {
+		tokens.Add(adminToken, auth.Principal{Name: "admin-token", Role: auth.Admin})
+	}
+	if privateReads && tokens.Len() == 0 {
+		return nil, errors.New("--private-reads needs --tokens or --admin-token")
+	}
+	return &auth.Policy{Tokens: tokens, PrivateReads: privateReads}, nil
 }
 
 // layerCollector exports feature counts per layer as Prometheus gauges.

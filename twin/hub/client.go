@@ -23,9 +23,10 @@ const MaxMessage = 16 << 20
 
 // client is one websocket connection.
 type client struct {
-	hub  *Hub
-	conn *websocket.Conn
-	ctx  context.Context
+	hub       *Hub
+	conn      *websocket.Conn
+	ctx       context.Context
+	mayUpdate bool
 
 	wakeCh chan struct{}
 	done   chan struct{}
@@ -44,7 +45,8 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return // the upgrader has answered
 	}
-	c := &client{hub: h, conn: conn, ctx: r.Context(), wakeCh: make(chan struct{}, 1), done: make(chan struct{}), subs: map[string]*sub{}}
+	c := &client{hub: h, conn: conn, ctx: r.Context(), wakeCh: make(chan struct{}, 1), done: make(chan struct{}), subs: map[string]*sub{},
+		mayUpdate: h.opt.CanUpdate == nil || h.opt.CanUpdate(r)}
 	h.mu.Lock()
 	h.clients[c] = struct{}{}
 	h.mu.Unlock()
@@ -214,6 +216,10 @@ func (c *client) subscribe(req *Request) {
 }
 
 func (c *client) update(id string, objects *fastjson.Value) {
+	if !c.mayUpdate {
+		c.replyError(id, fmt.Errorf("%w: updates need a device or admin token (Authorization header or ?access_token= when connecting)", errRequest))
+		return
+	}
 	if objects == nil {
 		c.replyError(id, fmt.Errorf("%w: update needs \"objects\": an array of updates", errRequest))
 		return

@@ -53,6 +53,9 @@ type Options struct {
 	// CheckOrigin decides whether a browser's Origin may connect (default:
 	// same host only, as gorilla/websocket does).
 	CheckOrigin func(r *http.Request) bool
+	// CanUpdate decides whether a client may send object updates (nil:
+	// every client may); it sees the websocket's opening request.
+	CanUpdate func(r *http.Request) bool
 	// Logger (default slog.Default()).
 	Logger *slog.Logger
 }
