@@ -306,7 +306,7 @@ func benchIngest(e env, o ingestBenchOptions) error {
 		tw.Flush()
 	}
 
-	fmt.Fprintf(tw, "\nmemory per live object (measured in a fresh process)\theap bytes/object\n")
+	fmt.Fprintf(tw, "\nmemory per live object (measured in a fresh process)\theap bytes/object\tstart-up: loading them from the history\n")
 	self, err := os.Executable()
 	if err != nil {
 		return err
@@ -330,11 +330,11 @@ func runBenchLiveMem(args []string, e env) error {
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	per, err := benchObjectMemory(*n)
+	per, reload, err := benchObjectMemory(*n)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "%.0f\n", per)
+	fmt.Fprintf(e.stdout, "%.0f\t%v\n", per, reload.Round(time.Millisecond))
 	return nil
 }
 
@@ -544,20 +544,27 @@ func benchLatency(srv *benchServer, fleet *benchFleet, o ingestBenchOptions) (*l
 
 // benchObjectMemory ingests n objects into a fresh twin (history in a
 // temporary pebble log) and returns the heap growth per object after GC.
-func benchObjectMemory(n int) (float64, error) {
+//
+// It then closes the log, reopens it and returns how long loading the n
+// objects back took (a server's start-up with that many live objects).
+func benchObjectMemory(n int) (perObject float64, reload time.Duration, err error) {
 	dir, err := os.MkdirTemp("", "citytwin-bench-mem")
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	defer os.RemoveAll(dir)
 	lg, err := pebblelog.Open(dir)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	defer lg.Close()
+	defer func() {
+		if lg != nil {
+			lg.Close()
+		}
+	}()
 	tw, err := live.New(context.Background(), lg, nil)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	fleet := newBenchFleet(n, 3)
 	start := time.Now().Add(-time.Hour)
@@ -578,10 +585,10 @@ func benchObjectMemory(n int) (float64, error) {
 		body = append(body, ']')
 		objs, rej, err := p.Parse(body, time.Now())
 		if err != nil || len(rej) > 0 {
-			return 0, fmt.Errorf("parse: %v %v", err, rej)
+			return 0, 0, fmt.Errorf("parse: %v %v", err, rej)
 		}
 		if _, err := tw.Ingest(context.Background(), objs, nil); err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 	}
 	// What the loop keeps (the parser's cache, one body) is not the
@@ -591,12 +598,28 @@ func benchObjectMemory(n int) (float64, error) {
 	runtime.GC()
 	runtime.ReadMemStats(&ms)
 	if got := tw.Stats().Objects; got != n {
-		return 0, fmt.Errorf("%d objects live, want %d", got, n)
+		return 0, 0, fmt.Errorf("%d objects live, want %d", got, n)
 	}
 	per := float64(int64(ms.HeapAlloc)-int64(before)) / float64(n)
 	runtime.KeepAlive(tw)
 	runtime.KeepAlive(fleet)
-	return per, nil
+	tw = nil
+	if err := lg.Close(); err != nil {
+		return 0, 0, err
+	}
+	if lg, err = pebblelog.Open(dir); err != nil {
+		return 0, 0, err
+	}
+	began := time.Now()
+	tw, err = live.New(context.Background(), lg, nil)
+	if err != nil {
+		return 0, 0, err
+	}
+	took := time.Since(began)
+	if got := tw.Stats().Objects; got != n {
+		return 0, 0, fmt.Errorf("reloaded %d objects, want %d", got, n)
+	}
+	return per, took, nil
 }
 
 func truncate(b []byte, n int) string {
