@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"citytwin/twin/live"
@@ -30,6 +31,8 @@ type client struct {
 
 	wakeCh chan struct{}
 	done   chan struct{}
+
+	pending atomic.Int64 // objects waiting in all subscriptions
 
 	mu       sync.Mutex
 	subs     map[string]*sub

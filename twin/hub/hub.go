@@ -8,7 +8,7 @@
 // (conflation) and wakes the client's writer; the writer sends what is
 // pending at most once per flush interval (10 per second by default). Memory
 // per client is bounded by the objects in its subscriptions' regions; a
-// client whose backlog passes MaxPending objects or MaxEvents events, or
+// client whose backlog passes MaxPending objects (all its subscriptions together) or MaxEvents events, or
 // whose socket accepts nothing for WriteTimeout, is closed with a reason
 // (close code 1008).
 package hub
@@ -32,8 +32,9 @@ type Options struct {
 	// FlushInterval is the shortest time between two state messages of a
 	// subscription (default 100 ms: at most 10 per second).
 	FlushInterval time.Duration
-	// MaxPending is the most objects a client may have waiting before it
-	// is closed as too far behind (default 200,000).
+	// MaxPending is the most objects a client may have waiting, all its
+	// subscriptions together, before it is closed as too far behind
+	// (default 200,000).
 	MaxPending int
 	// MaxEvents is the most events a client may have waiting (default
 	// 4,096).
@@ -177,7 +178,7 @@ func (h *Hub) onChange(changes []live.Change) {
 // mark records a change for a subscription and wakes its client; a client
 // whose backlog grows past MaxPending is closed.
 func (h *Hub) mark(s *sub, o *live.Object, left bool) {
-	if n := s.mark(o, left); n > h.opt.MaxPending {
+	if n := s.mark(o, left); n > int64(h.opt.MaxPending) {
 		s.client.fail(websocket.ClosePolicyViolation, "too far behind: more than "+itoa(h.opt.MaxPending)+" objects pending")
 		return
 	}
@@ -243,14 +244,14 @@ func (h *Hub) add(s *sub) {
 	if s.region.world {
 		b = orb.Bound{Min: orb.Point{-180, -90}, Max: orb.Point{180, 90}}
 	}
-	n := 0
+	var n int64
 	h.twin.Search(layers, b, func(o *live.Object) bool {
 		if s.region.contains(o) {
 			n = s.mark(o, false)
 		}
-		return n <= h.opt.MaxPending
+		return n <= int64(h.opt.MaxPending)
 	})
-	if n > h.opt.MaxPending {
+	if n > int64(h.opt.MaxPending) {
 		s.client.fail(websocket.ClosePolicyViolation, "subscription "+s.id+" holds more than "+itoa(h.opt.MaxPending)+" objects: narrow it")
 		return
 	}
@@ -266,6 +267,7 @@ func (h *Hub) remove(s *sub) {
 	if s.state && !s.region.world {
 		h.regions.Delete(s.region.bound.Min, s.region.bound.Max, s)
 	}
+	s.take() // what it had pending no longer counts against its client
 }
 
 func itoa(n int) string {

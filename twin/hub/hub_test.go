@@ -363,3 +363,34 @@ func TestEvents(t *testing.T) {
 		t.Fatalf("event %+v", m)
 	}
 }
+
+// TestBacklogIsPerClient: the MaxPending bound counts all of a client's
+// subscriptions together, so many small subscriptions cannot add up to an
+// unbounded backlog.
+func TestBacklogIsPerClient(t *testing.T) {
+	f := newFixture(t, Options{FlushInterval: time.Hour, MaxPending: 100})
+	var batch []string
+	for i := range 60 {
+		batch = append(batch, obj(fmt.Sprintf("o%d", i), "v", 121.0+float64(i)/1000, 38.5, t0))
+	}
+	f.ingest(t, batch...)
+	c := f.dial(t)
+	// The first flush is immediate; an hour passes before the next.
+	c.send(`{"op":"subscribe","id":"warmup","bbox":[0,0,1,1]}`)
+	c.next("subscribed")
+	time.Sleep(50 * time.Millisecond)
+	c.send(`{"op":"subscribe","id":"a","bbox":[120,38,122,39]}`) // 60 pending
+	c.next("subscribed")
+	c.send(`{"op":"subscribe","id":"b","layers":["v"]}`) // 60 more: 120 > 100
+	for {
+		_, _, err := c.c.ReadMessage()
+		if err == nil {
+			continue
+		}
+		ce, ok := err.(*websocket.CloseError)
+		if !ok || ce.Code != websocket.ClosePolicyViolation {
+			t.Fatalf("ended with %v, want close 1008", err)
+		}
+		return
+	}
+}

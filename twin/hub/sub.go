@@ -85,13 +85,18 @@ func (s *sub) matches(o *live.Object) bool {
 }
 
 // mark records an object's new state or departure; it returns the number
-// of pending objects.
-func (s *sub) mark(o *live.Object, left bool) int {
+// of objects pending for the subscription's client, all subscriptions
+// together.
+func (s *sub) mark(o *live.Object, left bool) int64 {
 	s.mu.Lock()
-	s.pending[o.ID] = pendingEntry{obj: o, left: left}
 	n := len(s.pending)
+	s.pending[o.ID] = pendingEntry{obj: o, left: left}
+	grew := len(s.pending) > n
 	s.mu.Unlock()
-	return n
+	if grew {
+		return s.client.pending.Add(1)
+	}
+	return s.client.pending.Load()
 }
 
 // take swaps out the pending map.
@@ -103,6 +108,7 @@ func (s *sub) take() map[string]pendingEntry {
 	}
 	p := s.pending
 	s.pending = make(map[string]pendingEntry, len(p)/2)
+	s.client.pending.Add(-int64(len(p)))
 	return p
 }
 
