@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"citytwin/gridcode"
 	"citytwin/internal/mqtttest"
 	"citytwin/internal/pgtest"
 	"citytwin/twin/webhook"
@@ -129,6 +130,19 @@ func TestLiveEndToEnd(t *testing.T) {
 		if o["id"] == "bus-1" && o["lon"] != 121.65 {
 			t.Errorf("bus-1 as of t0+5s at %v, want 121.65", o["lon"])
 		}
+	}
+	// What is in the grid cell around bus-1: its features and, now, bus-1.
+	cell, _ := gridcode.Encode(38.95, 121.66, 15)
+	var c struct {
+		Live map[string]int `json:"live"`
+	}
+	s.get(t, "/api/v1/grid/"+cell.String(), 200, &c)
+	if c.Live["vehicles"] != 1 {
+		t.Errorf("live objects in %s: %v", cell, c.Live)
+	}
+	s.get(t, "/api/v1/objects?grid="+cell.String(), 200, &list)
+	if len(list.Objects) != 1 || list.Objects[0]["id"] != "bus-1" {
+		t.Errorf("objects in %s: %v", cell, list.Objects)
 	}
 	s.get(t, "/api/v1/objects/nobody", 404, nil)
 	s.get(t, "/api/v1/objects?bbox=1,2", 400, nil)

@@ -146,6 +146,7 @@ func runServe(args []string, e env) error {
 	metrics := httpx.NewMetrics(reg)
 	mux := http.NewServeMux()
 	features := api.New(kernel, samples.Attribution)
+	features.CountLive(lv.twin.CountCell)
 	features.Register(mux)
 	features.RegisterWrites(mux, "") // guarded by the policy below
 	cache, err := tiles.NewCache(20000)

@@ -26,7 +26,13 @@ type API struct {
 	kernel *spatial.Kernel
 	// Attribution is credited in layer metadata (e.g. OpenStreetMap's).
 	attribution string
+	// live counts live objects per layer in a cell (nil: none).
+	live func(cell gridcode.Code) map[string]int
 }
+
+// CountLive makes GET /grid/{code} also answer how many live objects of
+// each layer are in the cell now, with fn (the live twin's CountCell).
+func (a *API) CountLive(fn func(cell gridcode.Code) map[string]int) { a.live = fn }
 
 // New returns the API for a kernel.
 func New(k *spatial.Kernel, attribution string) *API {

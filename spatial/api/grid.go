@@ -71,7 +71,10 @@ func (a *API) gridLocate(w http.ResponseWriter, r *http.Request) {
 type cellJSON struct {
 	gridcode.Description
 	Counts map[string]int `json:"counts"`
-	Links  []link         `json:"links"`
+	// Live counts live objects per layer in the cell now (absent for a
+	// past ?time= or without a live twin).
+	Live  map[string]int `json:"live,omitempty"`
+	Links []link         `json:"links"`
 }
 
 // parseCell reads a GeoSOT 2D code from the path (other schemes are
@@ -115,6 +118,10 @@ func (a *API) gridCell(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	out.Links = []link{{Href: "/api/v1/grid/" + c.String() + "/features", Rel: "items", Type: "application/geo+json"}}
+	if a.live != nil && r.URL.Query().Get("time") == "" {
+		out.Live = a.live(c)
+		out.Links = append(out.Links, link{Href: "/api/v1/objects?grid=" + c.String(), Rel: "live", Type: "application/json"})
+	}
 	httpx.WriteJSON(w, http.StatusOK, out)
 }
 

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"citytwin/gridcode"
 	"citytwin/twin/movindex"
 
 	"github.com/paulmach/orb"
@@ -330,6 +331,31 @@ func (t *Twin) search(layers []string, b orb.Bound, fn func(*Object) bool) {
 // lock (calling Search from a hook would deadlock).
 func (t *Twin) SearchLocked(layers []string, b orb.Bound, fn func(*Object) bool) {
 	t.search(layers, b, fn)
+}
+
+// CellBound returns a GeoSOT cell's bounds as an orb.Bound.
+func CellBound(cell gridcode.Code) orb.Bound {
+	b := cell.Bounds()
+	return orb.Bound{Min: orb.Point{b.West, b.South}, Max: orb.Point{b.East, b.North}}
+}
+
+// SearchCell calls fn for every current object of the layers (all when
+// none are named) in a GeoSOT cell (by code: the cell or a descendant),
+// until fn returns false.
+func (t *Twin) SearchCell(layers []string, cell gridcode.Code, fn func(*Object) bool) {
+	t.Search(layers, CellBound(cell), func(o *Object) bool {
+		if cell.Contains(o.Code) {
+			return fn(o)
+		}
+		return true
+	})
+}
+
+// CountCell returns how many live objects of each layer are in a cell.
+func (t *Twin) CountCell(cell gridcode.Code) map[string]int {
+	out := map[string]int{}
+	t.SearchCell(nil, cell, func(o *Object) bool { out[o.Layer]++; return true })
+	return out
 }
 
 // LayerCount is the number of live objects in a layer.

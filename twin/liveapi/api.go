@@ -1,7 +1,7 @@
 // Package liveapi serves the live twin over HTTP (prefix /api/v1):
 //
 //	POST   /objects                   batch of updates: JSON array, one object or NDJSON
-//	GET    /objects?bbox=&layer=&time=&window=&limit=   current objects, or as of a time
+//	GET    /objects?bbox=&grid=&layer=&time=&window=&limit=   current objects, or as of a time
 //	GET    /objects/{id}              one object's current state
 //	DELETE /objects/{id}              remove an object from the live twin
 //	GET    /objects/{id}/history?from=&to=&limit=        GeoJSON trajectory and states
@@ -19,6 +19,7 @@ import (
 	"sync"
 	"time"
 
+	"citytwin/gridcode"
 	"citytwin/internal/httpx"
 	"citytwin/twin/live"
 
@@ -154,6 +155,22 @@ func (a *API) list(w http.ResponseWriter, r *http.Request) {
 	if s := q.Get("layer"); s != "" {
 		layers = strings.Split(s, ",")
 	}
+	var cell *gridcode.Code
+	if s := q.Get("grid"); s != "" {
+		c, err := gridcode.Parse(s)
+		if err != nil {
+			httpx.Error(w, http.StatusBadRequest, "grid: "+err.Error(), nil)
+			return
+		}
+		cell = &c
+		cb := live.CellBound(c)
+		if !b.Intersects(cb) {
+			b = orb.Bound{Min: orb.Point{1, 1}, Max: orb.Point{0, 0}} // nothing
+		} else {
+			b = orb.Bound{Min: orb.Point{max(b.Min[0], cb.Min[0]), max(b.Min[1], cb.Min[1])},
+				Max: orb.Point{min(b.Max[0], cb.Max[0]), min(b.Max[1], cb.Max[1])}}
+		}
+	}
 	limit, err := intParam(q.Get("limit"), "limit", DefaultLimit, MaxLimit)
 	if err != nil {
 		httpx.Error(w, http.StatusBadRequest, err.Error(), nil)
@@ -163,6 +180,9 @@ func (a *API) list(w http.ResponseWriter, r *http.Request) {
 	buf = append(buf, `{"objects":[`...)
 	n, truncated := 0, false
 	add := func(o *live.Object) bool {
+		if cell != nil && !cell.Contains(o.Code) {
+			return true
+		}
 		if n == limit {
 			truncated = true
 			return false

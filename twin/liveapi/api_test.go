@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"citytwin/gridcode"
 	"citytwin/twin/live"
 	"citytwin/twin/live/pebblelog"
 )
@@ -30,6 +31,12 @@ func newServer(t *testing.T) *httptest.Server {
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return srv
+}
+
+// cellOf is the text of the level-15 GeoSOT cell of a point.
+func cellOf(lon, lat float64) string {
+	c, _ := gridcode.Encode(lat, lon, 15)
+	return c.String()
 }
 
 func TestAPI(t *testing.T) {
@@ -55,6 +62,9 @@ func TestAPI(t *testing.T) {
 		{"list limit", "GET", "/api/v1/objects?limit=1", "", 200, []string{`"count":1`, `"truncated":true`}},
 		{"list as of", "GET", "/api/v1/objects?layer=vehicles&time=" + at(3), "", 200, []string{`"lon":121.6`, `"count":1`}},
 		{"list as of, short window", "GET", "/api/v1/objects?time=" + at(30) + "&window=10s", "", 200, []string{`"count":0`}},
+		{"list grid", "GET", "/api/v1/objects?grid=" + cellOf(121.7, 38.9), "", 200, []string{`"count":1`, `"id":"a"`}},
+		{"list grid and outside box", "GET", "/api/v1/objects?bbox=0,0,1,1&grid=" + cellOf(121.7, 38.9), "", 200, []string{`"count":0`}},
+		{"bad grid", "GET", "/api/v1/objects?grid=G9", "", 400, []string{`grid:`}},
 		{"bad bbox", "GET", "/api/v1/objects?bbox=1,2,3", "", 400, []string{`want west,south,east,north`}},
 		{"reversed bbox", "GET", "/api/v1/objects?bbox=3,2,1,4", "", 400, []string{`west ≤ east`}},
 		{"bad time", "GET", "/api/v1/objects?time=noon", "", 400, []string{`want RFC 3339`}},
