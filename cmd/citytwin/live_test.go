@@ -417,6 +417,15 @@ func TestAuthRoles(t *testing.T) {
 			t.Errorf("%s %s with %q: %d, want %d: %s", tc.method, tc.path, tc.token, resp.StatusCode, tc.status, b)
 		}
 	}
+	// The simulator needs a device token too.
+	for tok, want := range map[string]int{"": 1, "device-token-000001": 0} {
+		var stderr bytes.Buffer
+		code := run([]string{"simulate", "vehicles", "--n", "5", "--server", s.base, "--duration", "1s", "--token", tok},
+			env{stdin: strings.NewReader(""), stdout: &bytes.Buffer{}, stderr: &stderr})
+		if code != want {
+			t.Errorf("simulate with token %q: exit %d, want %d:\n%s", tok, code, want, stderr.String())
+		}
+	}
 	wsURL := "ws" + strings.TrimPrefix(s.base, "http") + "/ws"
 	update := `{"op":"update","id":"u","objects":[` + liveObj("bus-2", 121.6, 38.9, time.Now().Add(-time.Minute), "") + `]}`
 	for tok, want := range map[string]string{"": `"op":"error"`, "device-token-000001": `"op":"ack"`} {

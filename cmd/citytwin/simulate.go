@@ -60,6 +60,7 @@ func runSimulate(args []string, e env) error {
 	batch := fs.Int("batch", 1000, "most updates per POST")
 	conns := fs.Int("conns", 4, "concurrent HTTP connections")
 	prefix := fs.String("prefix", "veh-", "vehicle id prefix (ids are PREFIX00000, PREFIX00001, …)")
+	token := fs.String("token", os.Getenv("CITYTWIN_TOKEN"), "bearer token with the device or admin role, for servers run with --tokens (default $CITYTWIN_TOKEN)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -91,15 +92,16 @@ func runSimulate(args []string, e env) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	client := &http.Client{
-		Timeout: 30 * time.Second,
-		Transport: &http.Transport{
-			Proxy:               http.ProxyFromEnvironment,
-			MaxIdleConnsPerHost: *conns,
-			MaxConnsPerHost:     *conns,
-			IdleConnTimeout:     90 * time.Second,
-		},
+	var transport http.RoundTripper = &http.Transport{
+		Proxy:               http.ProxyFromEnvironment,
+		MaxIdleConnsPerHost: *conns,
+		MaxConnsPerHost:     *conns,
+		IdleConnTimeout:     90 * time.Second,
 	}
+	if *token != "" {
+		transport = bearerTransport{token: *token, next: transport}
+	}
+	client := &http.Client{Timeout: 30 * time.Second, Transport: transport}
 	defer client.CloseIdleConnections()
 
 	start := time.Now()
@@ -621,6 +623,27 @@ type simCounts struct {
 type poster struct {
 	client *http.Client
 	url    string
+}
+
+// bearerTransport adds an Authorization header to every request.
+type bearerTransport struct {
+	token string
+	next  http.RoundTripper
+}
+
+// RoundTrip implements http.RoundTripper.
+func (b bearerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", "Bearer "+b.token)
+	return b.next.RoundTrip(r)
+}
+
+// CloseIdleConnections lets http.Client.CloseIdleConnections reach the
+// wrapped transport.
+func (b bearerTransport) CloseIdleConnections() {
+	if c, ok := b.next.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
 }
 
 // simResult is the answer to a batch.
