@@ -38,6 +38,7 @@ type liveTwin struct {
 	fences   *fence.Engine
 	saver    fence.Saver
 	webhooks *webhook.Dispatcher
+	mqtt     *mqttin.Client // nil without --mqtt
 	cancel   context.CancelFunc
 	done     chan struct{}  // closed when the pruner has stopped
 	follows  sync.WaitGroup // the replica follower
@@ -234,6 +235,7 @@ func (lt *liveTwin) startMQTT(ctx context.Context, url, clientID string, log *sl
 		return nil, fmt.Errorf("--mqtt: %w", err)
 	}
 	log.Info("subscribed to MQTT", "url", url, "topic", mqttin.DefaultTopic)
+	lt.mqtt = c
 	return c, nil
 }
 
@@ -264,11 +266,15 @@ var (
 	descSent      = prometheus.NewDesc("citytwin_ws_objects_sent_total", "Object states sent over websockets.", nil, nil)
 	descSlow      = prometheus.NewDesc("citytwin_ws_closed_slow_total", "Websocket clients closed for falling too far behind.", nil, nil)
 	descEventsOut = prometheus.NewDesc("citytwin_ws_events_total", "Events published to websocket subscribers.", nil, nil)
+	descMQTT      = prometheus.NewDesc("citytwin_mqtt_messages_total", "MQTT messages by outcome.", []string{"outcome"}, nil)
+	descMQTTUp    = prometheus.NewDesc("citytwin_mqtt_connected", "1 while connected to the MQTT broker.", nil, nil)
+	descMQTTRe    = prometheus.NewDesc("citytwin_mqtt_reconnects_total", "Reconnections to the MQTT broker.", nil, nil)
+	descHooks     = prometheus.NewDesc("citytwin_webhooks_total", "Webhook deliveries by outcome.", []string{"outcome"}, nil)
 )
 
 // Describe implements prometheus.Collector.
 func (c liveCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descObjects, descUpdates, descClients, descSubs, descMessages, descSent, descSlow, descEventsOut} {
+	for _, d := range []*prometheus.Desc{descObjects, descUpdates, descClients, descSubs, descMessages, descSent, descSlow, descEventsOut, descMQTT, descMQTTUp, descMQTTRe, descHooks} {
 		ch <- d
 	}
 }
@@ -287,4 +293,20 @@ func (c liveCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descSent, prometheus.CounterValue, float64(h.Objects))
 	ch <- prometheus.MustNewConstMetric(descSlow, prometheus.CounterValue, float64(h.ClosedSlow))
 	ch <- prometheus.MustNewConstMetric(descEventsOut, prometheus.CounterValue, float64(h.Events))
+	w := c.lt.webhooks.Stats()
+	for outcome, n := range map[string]uint64{"delivered": w.Delivered, "retried": w.Retried, "dropped": w.Dropped, "failed": w.Failed} {
+		ch <- prometheus.MustNewConstMetric(descHooks, prometheus.CounterValue, float64(n), outcome)
+	}
+	if m := c.lt.mqtt; m != nil {
+		st := m.Stats()
+		for outcome, n := range map[string]uint64{"received": st.Received, "rejected": st.Rejected, "delivered": st.Delivered, "failed": st.Failed, "dropped": st.Dropped} {
+			ch <- prometheus.MustNewConstMetric(descMQTT, prometheus.CounterValue, float64(n), outcome)
+		}
+		up := 0.0
+		if st.Connected {
+			up = 1
+		}
+		ch <- prometheus.MustNewConstMetric(descMQTTUp, prometheus.GaugeValue, up)
+		ch <- prometheus.MustNewConstMetric(descMQTTRe, prometheus.CounterValue, float64(st.Reconnects))
+	}
 }

@@ -290,6 +290,10 @@ func TestLiveMQTT(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	resp, metrics := s.do(t, "GET", "/metrics", "", nil)
+	if resp.StatusCode != 200 || !bytes.Contains(metrics, []byte("citytwin_mqtt_connected 1")) || !bytes.Contains(metrics, []byte(`citytwin_mqtt_messages_total{outcome="received"} 201`)) {
+		t.Errorf("MQTT metrics missing:\n%s", metrics)
+	}
 	var o map[string]any
 	s.get(t, "/api/v1/objects/bus-19", 200, &o)
 	if o["layer"] != "buses" || o["state"].(map[string]any)["seq"] != float64(n-1) {
