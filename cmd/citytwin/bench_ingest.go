@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -42,6 +43,7 @@ type ingestBenchOptions struct {
 	duration    time.Duration   // length of the latency phase
 	memObjects  []int           // object counts for the memory figure
 	flushes     []time.Duration // websocket flush intervals of the latency runs
+	tile38      string          // a running Tile38 to ingest the same updates into (host:port)
 }
 
 func ingestBenchFlags(fs *flag.FlagSet) func() ingestBenchOptions {
@@ -54,6 +56,7 @@ func ingestBenchFlags(fs *flag.FlagSet) func() ingestBenchOptions {
 	fs.IntVar(&o.rate, "rate", 50_000, "bench ingest: updates per second in the latency phase")
 	fs.DurationVar(&o.duration, "latency-duration", 10*time.Second, "bench ingest: length of the latency phase")
 	mem := fs.String("mem-objects", "100000,1000000", "bench ingest: object counts for the memory-per-object figure")
+	fs.StringVar(&o.tile38, "tile38", "", "bench ingest: also SET the same updates into a running Tile38 server at host:port (RESP, pipelined), for comparison")
 	flushes := fs.String("flush", "100ms,10ms", "bench ingest: websocket flush intervals of the latency runs (100ms is the server's default)")
 	return func() ingestBenchOptions {
 		for _, s := range strings.Split(*flushes, ",") {
@@ -274,6 +277,13 @@ func benchIngest(e env, o ingestBenchOptions) error {
 		return fmt.Errorf("bench ingest: %w", err)
 	}
 	httpBodies, wsBodies = nil, nil
+	var t38Rate float64
+	if o.tile38 != "" {
+		fmt.Fprintf(e.stderr, "bench ingest: Tile38 phase…\n")
+		if t38Rate, err = benchTile38(o, fleet); err != nil {
+			return fmt.Errorf("bench ingest: Tile38: %w", err)
+		}
+	}
 
 	srv.close()
 	var lats []*latencyResult
@@ -297,6 +307,10 @@ func benchIngest(e env, o ingestBenchOptions) error {
 	fmt.Fprintf(tw, "encoding/json decode of the same bodies (baseline)\t%.0f\t1.00\n", base)
 	fmt.Fprintf(tw, "HTTP POST /api/v1/objects (parsed, fsynced, applied)\t%.0f\t%.2f\n", httpRate, httpRate/base)
 	fmt.Fprintf(tw, "websocket update (parsed, fsynced, applied, acked)\t%.0f\t%.2f\n", wsRate, wsRate/base)
+	if t38Rate > 0 {
+		fmt.Fprintf(tw, "Tile38 SET … POINT, pipelined RESP (AOF, fsync once a second)\t%.0f\t%.2f\n", t38Rate, t38Rate/base)
+		fmt.Fprintf(tw, "ours ÷ Tile38: HTTP %.2f×, websocket %.2f×\t\t\n", httpRate/t38Rate, wsRate/t38Rate)
+	}
 	tw.Flush()
 	for _, lat := range lats {
 		fmt.Fprintf(tw, "\nlatency ingest → subscriber (%d subscribers, %d objects, %d updates/s offered, flush every %v)\tvalue\n", o.subscribers, o.objects, o.rate, lat.flush)
@@ -336,6 +350,76 @@ func runBenchLiveMem(args []string, e env) error {
 	}
 	fmt.Fprintf(e.stdout, "%.0f\t%v\n", per, reload.Round(time.Millisecond))
 	return nil
+}
+
+// benchTile38 sends the throughput phase's updates to a Tile38 server as
+// pipelined SET commands (id, position, heading and speed as fields; its
+// fields hold numbers, so the state object is left out), batch commands
+// per round trip over the same number of connections, and returns updates
+// per second acknowledged.
+func benchTile38(o ingestBenchOptions, fleet *benchFleet) (float64, error) {
+	var batches [][]byte
+	arg := func(b []byte, s []byte) []byte {
+		b = append(b, '$')
+		b = strconv.AppendInt(b, int64(len(s)), 10)
+		b = append(b, "\r\n"...)
+		b = append(b, s...)
+		return append(b, "\r\n"...)
+	}
+	var num []byte
+	n := len(fleet.lon)
+	for sent := 0; sent < o.updates; {
+		k := min(o.batch, o.updates-sent)
+		b := make([]byte, 0, k*150)
+		for j := range k {
+			i := (sent + j) % n
+			fleet.appendUpdate(nil, i, time.Time{}) // move it as the other phases do
+			b = append(b, "*12\r\n"...)
+			b = arg(b, []byte("SET"))
+			b = arg(b, []byte("vehicles"))
+			b = arg(b, strconv.AppendInt(append(num[:0], 'v'), int64(i), 10))
+			b = arg(b, []byte("FIELD"))
+			b = arg(b, []byte("speed"))
+			b = arg(b, strconv.AppendFloat(num[:0], 5+float64(i%150)/10, 'f', 1, 64))
+			b = arg(b, []byte("FIELD"))
+			b = arg(b, []byte("heading"))
+			b = arg(b, strconv.AppendInt(num[:0], int64(i%360), 10))
+			b = arg(b, []byte("POINT"))
+			b = arg(b, strconv.AppendFloat(num[:0], fleet.lat[i], 'f', 6, 64))
+			b = arg(b, strconv.AppendFloat(num[:0], fleet.lon[i], 'f', 6, 64))
+		}
+		batches = append(batches, b)
+		sent += k
+	}
+	conns := make(chan net.Conn, o.conns)
+	for range o.conns {
+		c, err := net.Dial("tcp", o.tile38)
+		if err != nil {
+			return 0, err
+		}
+		defer c.Close()
+		conns <- c
+	}
+	return parallel(batches, o.conns, func(b []byte) (int, error) {
+		c := <-conns
+		defer func() { conns <- c }()
+		if _, err := c.Write(b); err != nil {
+			return 0, err
+		}
+		// One reply line per command ("+OK" or an error).
+		want := bytes.Count(b, []byte("*12\r\n"))
+		r := bufio.NewReaderSize(c, 64<<10)
+		for got := 0; got < want; got++ {
+			line, err := r.ReadSlice('\n')
+			if err != nil {
+				return 0, err
+			}
+			if line[0] != '+' {
+				return 0, fmt.Errorf("Tile38 answered %q", bytes.TrimSpace(line))
+			}
+		}
+		return want, nil
+	})
 }
 
 // parallel runs fn over the bodies with n goroutines and returns the
