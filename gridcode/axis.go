@@ -139,3 +139,14 @@ func squash(v uint64) uint32 {
 func deinterleave(v uint64) (lat, lon uint32) {
 	return squash(v >> 1), squash(v)
 }
+
+// Interleave returns the cell bits of a pair of GeoSOT axis codes (32 bits
+// each, sign bit first, as in GB/T 40087's latitude and longitude
+// encodings): bit i of lon goes to bit 2i, bit i of lat to bit 2i+1, so the
+// base-4 digits of a Code are its (lat, lon) bit pairs, latitude high. It
+// is for callers that step along axes (grids of cells) without building
+// Codes; FromBits turns the result into a Code.
+func Interleave(lat, lon uint32) uint64 { return interleave(lat, lon) }
+
+// Deinterleave is the inverse of Interleave.
+func Deinterleave(bits uint64) (lat, lon uint32) { return deinterleave(bits) }

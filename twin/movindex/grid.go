@@ -167,7 +167,7 @@ func (g *Grid) bucketFor(key uint64) uint32 {
 		g.bkts = append(g.bkts, bucket{})
 		i = uint32(len(g.bkts) - 1)
 	}
-	lat, lon := deinterleave(key)
+	lat, lon := gridcode.Deinterleave(key)
 	b := &g.bkts[i]
 	b.key = key
 	b.row = int32(axisIndex(lat, g.shift))
@@ -223,8 +223,8 @@ func (g *Grid) Search(b orb.Bound, fn func(slot uint32, p orb.Point) bool) {
 	// inside b on that axis.
 	c0, _ := gridcode.Encode(clamp(b.Min[1], 90), clamp(b.Min[0], 180), int(g.level))
 	c1, _ := gridcode.Encode(clamp(b.Max[1], 90), clamp(b.Max[0], 180), int(g.level))
-	la0, lo0 := deinterleave(c0.Bits())
-	la1, lo1 := deinterleave(c1.Bits())
+	la0, lo0 := gridcode.Deinterleave(c0.Bits())
+	la1, lo1 := gridcode.Deinterleave(c1.Bits())
 	r0, r1 := axisIndex(la0, g.shift), axisIndex(la1, g.shift)
 	k0, k1 := axisIndex(lo0, g.shift), axisIndex(lo1, g.shift)
 
@@ -243,10 +243,10 @@ func (g *Grid) Search(b orb.Bound, fn func(slot uint32, p orb.Point) bool) {
 		return
 	}
 	for r := r0; r <= r1; r++ {
-		rowBits := spread(axisCode(r, g.shift)) << 1
+		row := axisCode(r, g.shift)
 		edgeRow := r == r0 || r == r1
 		for k := k0; k <= k1; k++ {
-			i, ok := g.cells[rowBits|spread(axisCode(k, g.shift))]
+			i, ok := g.cells[gridcode.Interleave(row, axisCode(k, g.shift))]
 			if !ok {
 				continue
 			}
@@ -295,30 +295,3 @@ func axisCode(i int64, shift uint) uint32 {
 	}
 	return signBit | uint32(-1-i)<<shift
 }
-
-// spread moves bit i of x to bit 2i (GeoSOT interleaving puts the latitude
-// bit above the longitude bit in each base-4 digit).
-func spread(x uint32) uint64 {
-	v := uint64(x)
-	v = (v | v<<16) & 0x0000ffff0000ffff
-	v = (v | v<<8) & 0x00ff00ff00ff00ff
-	v = (v | v<<4) & 0x0f0f0f0f0f0f0f0f
-	v = (v | v<<2) & 0x3333333333333333
-	v = (v | v<<1) & 0x5555555555555555
-	return v
-}
-
-// squash is the inverse of spread: it gathers the even bits of v.
-func squash(v uint64) uint32 {
-	v &= 0x5555555555555555
-	v = (v | v>>1) & 0x3333333333333333
-	v = (v | v>>2) & 0x0f0f0f0f0f0f0f0f
-	v = (v | v>>4) & 0x00ff00ff00ff00ff
-	v = (v | v>>8) & 0x0000ffff0000ffff
-	v = (v | v>>16) & 0x00000000ffffffff
-	return uint32(v)
-}
-
-// deinterleave splits GeoSOT cell bits into the latitude and longitude axis
-// codes.
-func deinterleave(v uint64) (lat, lon uint32) { return squash(v >> 1), squash(v) }

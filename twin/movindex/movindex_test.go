@@ -385,7 +385,7 @@ func TestGridCellsAreGeoSOT(t *testing.T) {
 			if bk.key != c.Bits() {
 				t.Fatalf("level %d %v: bucket %x, Encode %x", level, p, bk.key, c.Bits())
 			}
-			if got := spread(axisCode(int64(bk.row), g.shift))<<1 | spread(axisCode(int64(bk.col), g.shift)); got != bk.key {
+			if got := gridcode.Interleave(axisCode(int64(bk.row), g.shift), axisCode(int64(bk.col), g.shift)); got != bk.key {
 				t.Fatalf("level %d %v: key from row/col %x, want %x", level, p, got, bk.key)
 			}
 		}
