@@ -39,11 +39,12 @@ export function buildServer(dir) {
 
 /**
  * startServer runs `citytwin serve` on a free port with a fresh data dir
- * and resolves with its base URL once it logs "msg=listening addr=…".
+ * and resolves with its base URL once it logs "msg=listening addr=…";
+ * args are extra flags (e.g. --admin-token).
  */
-export function startServer(bin, dataDir, { timeoutMs = 120000 } = {}) {
+export function startServer(bin, dataDir, { timeoutMs = 120000, args = [] } = {}) {
   return new Promise((resolveStart, reject) => {
-    const proc = spawn(bin, ['serve', '--data', dataDir, '--addr', '127.0.0.1:0', '--log-level', 'info'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const proc = spawn(bin, ['serve', '--data', dataDir, '--addr', '127.0.0.1:0', '--log-level', 'info', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
     let log = '';
     const timer = setTimeout(() => { proc.kill('SIGKILL'); reject(new Error(`server did not listen in ${timeoutMs} ms:\n${log}`)); }, timeoutMs);
     proc.stderr.setEncoding('utf8');

@@ -6,6 +6,7 @@ import { AttributionControl, Map as MapLibreMap, NavigationControl, ScaleControl
 import { API, CITY_TZ, boundsPolygon, cellSize, emptyFC, fmt, geometryBounds, getJSON, h, locate } from './lib/common.js';
 import { mountHooks, notifyHooks, registerHook } from './lib/hooks.js';
 import './hooks/live-objects.js';
+import './hooks/fences.js';
 import './planner.css';
 
 const $ = (id) => document.getElementById(id);
@@ -410,6 +411,8 @@ function buildLegend(styleLayers) {
   add('sensors', 'circle', 'Sensor');
   other.push(h('li', null, swatch('cell', CELL), 'Grid cell'));
   other.push(h('li', null, swatch('fill', SELECTED), 'Selection'));
+  other.push(h('li', null, swatch('line', SELECTED, { style: '--w:2px' }), 'Live trail'));
+  other.push(h('li', null, swatch('cell', '#dc2626', { style: 'background:rgba(220,38,38,.1);border-style:solid' }), 'Geofence'));
   group('Other', other);
   $('legend').replaceChildren(...out);
 }
@@ -425,9 +428,10 @@ function wireStatus() {
   map.on('mousemove', (e) => { $('status-cursor').textContent = `${e.lngLat.lat.toFixed(6)}, ${e.lngLat.lng.toFixed(6)}`; });
   const tiles = $('status-tiles');
   const done = () => { tiles.textContent = 'Tiles up to date'; tiles.classList.remove('busy'); };
+  const LIVE_SOURCES = new Set(['ct-live', 'ct-trail', 'ct-fences']);
   // Live objects update their source many times a second: the map is then
   // never idle, so the city's own tile source says when it has loaded.
-  map.on('dataloading', (e) => { if (e.sourceId !== 'ct-live') { tiles.textContent = 'Loading tiles…'; tiles.classList.add('busy'); } });
+  map.on('dataloading', (e) => { if (!LIVE_SOURCES.has(e.sourceId)) { tiles.textContent = 'Loading tiles…'; tiles.classList.add('busy'); } });
   map.on('sourcedata', (e) => { if (e.sourceId === 'citytwin' && e.isSourceLoaded && map.isSourceLoaded('citytwin')) done(); });
   map.on('idle', done);
 }
@@ -459,6 +463,7 @@ map.on('load', async () => {
 });
 
 map.on('click', (e) => {
+  if (ct.drawingFence) return; // the fences hook takes the clicks
   const all = map.queryRenderedFeatures(e.point);
   if (all.some((f) => f.source === 'ct-live')) return; // a live object: the live-objects hook shows it
   const hits = all.filter((f) => f.source === 'citytwin');

@@ -11,17 +11,25 @@
 //     vehicle kind (else by layer) and heading arrows from zoom 14;
 //   - the sidebar panel: connection status, a count and a toggle per
 //     layer; clicking an object shows it in the inspector;
-//   - reconnects with exponential backoff (0.5 s to 15 s, jittered).
+//   - reconnects with exponential backoff (0.5 s to 15 s, jittered);
+//   - the selected object's trail: its history of the last 15 min (or
+//     1 h) from /api/v1/objects/{id}/history, a line under the dots,
+//     extended by each new state and refetched at most every 5 s;
+//   - other hooks share the socket through liveSubscribe (fences.js: the
+//     fence events feed); their subscriptions are re-sent on reconnect.
 //
 // Test hooks on window.__citytwin: liveConnected, liveCount (objects
 // known in the view), liveLayers ({layer: count}), liveObject(id) (the
-// object as last drawn), liveStatus.
-import { emptyFC, fmt, h } from '../lib/common.js';
+// object as last drawn), liveStatus, trailPoints (positions in the
+// selected object's trail), trailWindow (minutes).
+import { API, emptyFC, fmt, getJSON, h } from '../lib/common.js';
 import { registerHook } from '../lib/hooks.js';
 import './live-objects.css';
 
 const SOURCE = 'ct-live';
+const TRAIL = 'ct-trail';
 const SUB = 'planner';
+const TRAIL_REFETCH_MS = 5000;
 const DRAW_MS = 100; // at most 10 redraws a second
 const MOVE_DEBOUNCE_MS = 250;
 const PING_MS = 20000;
@@ -36,6 +44,20 @@ const layerColor = (layer) => {
   return PALETTE[x % PALETTE.length];
 };
 const colorOf = (o) => KINDS[o.state?.kind] || layerColor(o.layer);
+
+// Subscriptions of other hooks on the same socket: id → {req, onMessage}.
+const extra = new Map();
+let sendRaw = () => {};
+
+/**
+ * liveSubscribe sends a subscription on the live socket now (if open) and
+ * after every reconnect; onMessage gets each message naming its id
+ * (subscribed, event, state, error) and {op: 'closed'} when the socket drops.
+ */
+export function liveSubscribe(req, onMessage) {
+  extra.set(req.id, { req, onMessage });
+  sendRaw(req);
+}
 
 /** arrowImage draws a white heading arrow pointing north (pixel ratio 2). */
 function arrowImage() {
@@ -76,8 +98,26 @@ function mount(ctx) {
   let lastInspect = 0;
   let historic = false;
   let note = '';
+  // The selected object's trail: positions [lon, lat] and times (ms).
+  let trail = { id: null, coords: [], times: [] };
+  let trailMin = 15;
+  let trailFetched = 0;
+  let trailTimer = 0;
+  let trailGen = 0;
+  let trailPending = []; // [[lon, lat], ms] received since the last fetch
+  let trailCountEl = null; // "n positions" in the inspector
 
   // ------------------------------------------------------------- the map
+  map.addSource(TRAIL, { type: 'geojson', data: emptyFC() });
+  map.addLayer({
+    id: 'ct-trail-line', type: 'line', source: TRAIL,
+    layout: { 'line-join': 'round', 'line-cap': 'round' },
+    paint: { 'line-color': '#c026d3', 'line-width': ['interpolate', ['linear'], ['zoom'], 12, 2, 17, 4], 'line-opacity': 0.75 },
+  });
+  map.addLayer({
+    id: 'ct-trail-point', type: 'circle', source: TRAIL, minzoom: 15, filter: ['==', ['geometry-type'], 'Point'],
+    paint: { 'circle-radius': 2.5, 'circle-color': '#fff', 'circle-stroke-color': '#c026d3', 'circle-stroke-width': 1.5 },
+  });
   map.addSource(SOURCE, { type: 'geojson', data: emptyFC() });
   if (!map.hasImage('ct-live-arrow')) map.addImage('ct-live-arrow', arrowImage(), { pixelRatio: 2 });
   map.addLayer({
@@ -205,15 +245,24 @@ function mount(ctx) {
       lastMsg = Date.now();
       objects.clear();
       subscribe();
+      for (const { req } of extra.values()) sock.send(JSON.stringify(req));
       schedule();
     };
+    sendRaw = (req) => { if (ws === sock && sock.readyState === WebSocket.OPEN) sock.send(JSON.stringify(req)); };
     sock.onmessage = (ev) => {
       if (ws !== sock) return;
       lastMsg = Date.now();
       let m;
       try { m = JSON.parse(ev.data); } catch { return; }
-      if (m.op === 'state' && m.sub === SUB) {
-        for (const o of m.objects || []) if (inBox(o)) objects.set(o.id, o);
+      const other = extra.get(m.sub ?? m.id);
+      if (other) {
+        other.onMessage(m);
+      } else if (m.op === 'state' && m.sub === SUB) {
+        for (const o of m.objects || []) {
+          if (!inBox(o)) continue;
+          objects.set(o.id, o);
+          if (o.id === trail.id) extendTrail(o);
+        }
         for (const id of m.left || []) objects.delete(id);
         schedule();
       } else if (m.op === 'error') {
@@ -225,6 +274,7 @@ function mount(ctx) {
       ws = null;
       connected = false;
       ct.liveConnected = false;
+      for (const { onMessage } of extra.values()) onMessage({ op: 'closed' });
       // Too many objects in a box: the server says so in the close reason.
       note = /narrow|behind/.test(ev.reason || '') ? ' (too many objects: zoom in)' : '';
       const wait = backoff * (0.75 + Math.random() * 0.5);
@@ -265,7 +315,88 @@ function mount(ctx) {
     // ctx.inspect clears other selections: mark ours after it.
     selected = id;
     map.setFilter('ct-live-selected', ['==', ['get', 'id'], id]);
+    trail = { id, coords: [], times: [] };
+    trailPending = [];
+    drawTrail();
+    fetchTrail();
     showSelected();
+  }
+
+  // ------------------------------------------------------------- trail
+  function drawTrail() {
+    const { coords } = trail;
+    const features = coords.map((c) => ({ type: 'Feature', geometry: { type: 'Point', coordinates: c }, properties: {} }));
+    if (coords.length > 1) features.push({ type: 'Feature', geometry: { type: 'LineString', coordinates: coords }, properties: { id: trail.id } });
+    map.getSource(TRAIL)?.setData({ type: 'FeatureCollection', features });
+    ct.trailPoints = coords.length;
+    ct.trailWindow = trailMin;
+    if (trailCountEl) trailCountEl.textContent = trailText();
+  }
+
+  const trailText = () => `${trail.coords.length.toLocaleString('en')} position${trail.coords.length === 1 ? '' : 's'}`;
+
+  /** fetchTrail reloads the selected object's history, keeping newer states that arrived meanwhile. */
+  async function fetchTrail() {
+    clearTimeout(trailTimer);
+    trailTimer = 0;
+    const id = trail.id;
+    if (!id) return;
+    const my = ++trailGen;
+    trailFetched = performance.now();
+    let f;
+    try {
+      f = await getJSON(`${API}/objects/${encodeURIComponent(id)}/history`, { from: new Date(Date.now() - trailMin * 60000).toISOString() });
+    } catch (e) {
+      if (e.status !== 404) console.warn('trail:', e.message);
+      return;
+    }
+    if (my !== trailGen || trail.id !== id) return;
+    const g = f.geometry;
+    const coords = !g ? [] : g.type === 'Point' ? [g.coordinates] : g.coordinates;
+    const times = (f.properties?.times || []).map((t) => Date.parse(t));
+    const last = times.length ? times[times.length - 1] : -Infinity;
+    trail.coords = coords.map((c) => [c[0], c[1]]);
+    trail.times = times;
+    // States that arrived over the websocket while the request was out.
+    const old = trailPending;
+    trailPending = [];
+    for (const [c, t] of old) if (t > last) { trail.coords.push(c); trail.times.push(t); }
+    drawTrail();
+  }
+
+  /** extendTrail appends a new state of the selected object and refetches now and then. */
+  function extendTrail(o) {
+    const t = Date.parse(o.time);
+    const n = trail.times.length;
+    if (n && !(t > trail.times[n - 1])) return;
+    const c = [o.lon, o.lat];
+    trail.coords.push(c);
+    trail.times.push(t);
+    trailPending.push([c, t]);
+    if (trailPending.length > 1000) trailPending.shift();
+    const cut = t - trailMin * 60000;
+    let drop = 0;
+    while (drop < trail.times.length - 1 && trail.times[drop] < cut) drop++;
+    if (drop) { trail.coords.splice(0, drop); trail.times.splice(0, drop); }
+    drawTrail();
+    if (!trailTimer) trailTimer = setTimeout(fetchTrail, Math.max(0, TRAIL_REFETCH_MS - (performance.now() - trailFetched)));
+  }
+
+  function setTrailWindow(min) {
+    if (trailMin === min) return;
+    trailMin = min;
+    ct.trailWindow = min;
+    fetchTrail();
+    showSelected();
+  }
+
+  function clearTrail() {
+    trail = { id: null, coords: [], times: [] };
+    trailPending = [];
+    trailGen++;
+    clearTimeout(trailTimer);
+    trailTimer = 0;
+    drawTrail();
   }
 
   function showSelected() {
@@ -294,6 +425,12 @@ function mount(ctx) {
           o.height ? row('height', `${fmt(o.height)} m`) : null,
           row('grid code', h('code', { class: 'live-code' }, o.code || '—')),
         ))),
+      h('section', { class: 'isec' }, h('h3', null, 'Trail'),
+        h('div', { class: 'trail-row' },
+          h('div', { class: 'seg trail-seg', role: 'group', 'aria-label': 'Trail length' },
+            [15, 60].map((min) => h('button', { type: 'button', 'data-trail': min, 'aria-pressed': String(trailMin === min),
+              onclick: () => setTrailWindow(min) }, min < 60 ? `${min} min` : `${min / 60} h`))),
+          (trailCountEl = h('span', { class: 'dim trail-count' }, trailText())))),
       h('section', { class: 'isec' }, h('h3', null, 'State'),
         state.length ? h('table', { class: 'props' }, h('tbody', null, state.map(([k, v]) => row(k.replace(/_/g, ' '), fmt(v)))))
           : h('p', { class: 'muted' }, 'No state reported.')),
@@ -304,6 +441,7 @@ function mount(ctx) {
     selected = null;
     inspector = null;
     map.setFilter('ct-live-selected', ['==', ['get', 'id'], '']);
+    clearTrail();
   }
 
   ct.liveObject = (id) => {
@@ -311,6 +449,8 @@ function mount(ctx) {
     return f ? { ...f.properties, lon: f.geometry.coordinates[0], lat: f.geometry.coordinates[1] } : null;
   };
   ct.liveSelect = select;
+  ct.trailPoints = 0;
+  ct.trailWindow = trailMin;
   ct.liveCount = 0;
   ct.liveConnected = false;
   renderPanel({});
@@ -322,6 +462,7 @@ function mount(ctx) {
       historic = !!t;
       statusEl.title = historic ? 'Live objects are hidden in a historic view' : '';
       container.classList.toggle('live-historic', historic);
+      for (const l of ['ct-trail-line', 'ct-trail-point']) map.setLayoutProperty(l, 'visibility', historic ? 'none' : 'visible');
       schedule();
     },
   };

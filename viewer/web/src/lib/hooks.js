@@ -17,6 +17,7 @@
 //
 // Hooks known to the pages:
 //   planner: 'live-objects' (sidebar; moving objects and sensor readings),
+//            'fences' (sidebar; geofences and their live events),
 //            'twins' (sidebar; twin models and their state),
 //            'scenarios' (sidebar; what-if scenarios compared on the map),
 //            'feature-detail' (inspector; twin/scenario data of a feature)
