@@ -4,6 +4,44 @@
 // distance on the ellipsoid, grid cell and time; and a change feed. Durable
 // stores (embedded pebble, PostgreSQL/PostGIS) live in sub-packages behind
 // the Store interface.
+//
+// # History
+//
+// The kernel answers "what stood here at time T": edits and deletes keep
+// history. A feature (layer, id) has at most one current version and any
+// number of past versions, each a whole Feature with its own geometry,
+// properties and version, whose validity intervals [ValidFrom, ValidTo)
+// are disjoint; past versions always have a ValidTo.
+//
+//   - Kernel.Put of a feature never seen before stores it as given.
+//   - Kernel.Put of a feature whose latest version (current, or the last
+//     past one of an ended feature) is old is an edit. Let T be the new
+//     feature's ValidFrom, or the kernel's clock (now, UTC, truncated to
+//     the microsecond) if that is zero. If T is after old.ValidFrom, old
+//     becomes a past version with ValidTo = min(old.ValidTo if set, T)
+//     and the new version is stored with ValidFrom = T, both in one store
+//     write (after a crash, both or neither). Otherwise (T ≤
+//     old.ValidFrom) the new feature corrects the current version in
+//     place and no past version is made; its ValidFrom is raised to the
+//     end of the latest past version if it would reach back before it.
+//     An ended feature cannot be corrected that way (ErrInvalid): a new
+//     version must begin after its last one began.
+//   - Kernel.End is a soft delete: the current version gets ValidTo = at
+//     (or keeps an earlier ValidTo) and becomes a past version, so the
+//     feature no longer has a current version; it stays in queries as of
+//     earlier times. Kernel.Delete purges: the current and every past
+//     version go.
+//   - Queries (Search, Count, Each, Nearest, cells, tiles) at Time T see
+//     whichever version was valid at T, current or past; at the zero
+//     time, "now", they see the versions without an end (so an edit or an
+//     end shows at once, even if dated in the future); AllTimes sees every
+//     version. The grid-code order and paging cursors take ValidFrom as
+//     the last tie-breaker, so the versions of one id page stably.
+//   - Index.Get returns the current version, or the latest past one of an
+//     ended feature; Index.GetAt the version valid at a time; Index.Versions
+//     every version in ValidFrom order.
+//   - Layer counts (Index.Layers, Store.Layers) count current versions;
+//     past versions are not counted.
 package spatial
 
 import (

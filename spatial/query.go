@@ -41,9 +41,11 @@ type Query struct {
 	// or a descendant, and larger features (an ancestor code) whose
 	// geometry intersects the cell.
 	Cell *gridcode.Code
-	// Time keeps features that existed at that instant; zero means now.
+	// Time keeps the versions of features that were valid at that instant,
+	// current or past; zero means now: the versions without an end.
 	Time time.Time
-	// AllTimes keeps features regardless of their validity (Time ignored).
+	// AllTimes keeps every version of every feature, past ones included,
+	// regardless of validity (Time ignored).
 	AllTimes bool
 	// Filters are property conditions.
 	Filters []Filter
@@ -146,12 +148,18 @@ func toFloat(v any) (float64, bool) {
 	return 0, false
 }
 
-// EncodeCursor returns an opaque cursor positioned after f.
+// cursorVersioned marks, in the level byte of a cursor, that the key's
+// ValidFrom follows (cursors of servers that kept no history lack it).
+const cursorVersioned = 0x80
+
+// EncodeCursor returns an opaque cursor positioned after f: its grid code,
+// ValidFrom (which tells apart the versions of one feature) and id.
 func EncodeCursor(f *Feature) string {
 	k := keyOf(f)
-	b := make([]byte, 0, 9+len(k.id))
+	b := make([]byte, 0, 17+len(k.id))
 	b = binary.BigEndian.AppendUint64(b, k.bits)
-	b = append(b, k.level)
+	b = append(b, k.level|cursorVersioned)
+	b = binary.BigEndian.AppendUint64(b, uint64(k.from)^1<<63)
 	b = append(b, k.id...)
 	return base64.RawURLEncoding.EncodeToString(b)
 }
@@ -161,10 +169,26 @@ func decodeCursor(s string) (*codeKey, error) {
 		return nil, nil
 	}
 	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil || len(b) < 9 || b[8] > gridcode.MaxLevel {
-		return nil, fmt.Errorf("%w: cursor %q is not one this server issued", ErrQuery, s)
+	bad := fmt.Errorf("%w: cursor %q is not one this server issued", ErrQuery, s)
+	if err != nil || len(b) < 9 {
+		return nil, bad
 	}
-	return &codeKey{bits: binary.BigEndian.Uint64(b), level: b[8], id: string(b[9:])}, nil
+	k := codeKey{bits: binary.BigEndian.Uint64(b), level: b[8] &^ cursorVersioned}
+	if k.level > gridcode.MaxLevel {
+		return nil, bad
+	}
+	if b[8]&cursorVersioned == 0 {
+		// An older cursor names an id only: continue after all its
+		// versions.
+		k.id, k.from = string(b[9:]), math.MaxInt64
+		return &k, nil
+	}
+	if len(b) < 17 {
+		return nil, bad
+	}
+	k.from = int64(binary.BigEndian.Uint64(b[9:]) ^ 1<<63)
+	k.id = string(b[17:])
+	return &k, nil
 }
 
 // accepts applies the non-spatial conditions and the exact geometry tests.

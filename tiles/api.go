@@ -45,8 +45,10 @@ func (a *API) layerNames(spec string) ([]string, error) {
 	}
 	names := strings.Split(spec, ",")
 	for _, n := range names {
-		// Known layers are those with features, as Layers lists them.
-		if l, ok := a.index.Layer(n); !ok || l.Len() == 0 {
+		// Known layers are those the index has, current features or not:
+		// a layer whose features have all ended still draws as of earlier
+		// times.
+		if _, ok := a.index.Layer(n); !ok {
 			return nil, fmt.Errorf("layer %q: %w", n, spatial.ErrNotFound)
 		}
 	}
@@ -99,14 +101,14 @@ func (a *API) tile(w http.ResponseWriter, r *http.Request) {
 	}
 	var asOf time.Time
 	if s := r.URL.Query().Get("time"); s != "" {
-		if asOf, err = time.Parse(time.RFC3339, s); err != nil {
+		if asOf, err = time.Parse(time.RFC3339Nano, s); err != nil {
 			httpx.Error(w, http.StatusBadRequest, fmt.Sprintf("time %q: want RFC 3339", s), nil)
 			return
 		}
 	}
 	key := Key{Layers: strings.Join(names, ","), Z: z, X: x, Y: y}
 	if !asOf.IsZero() {
-		key.AsOf = asOf.UTC().Format(time.RFC3339)
+		key.AsOf = asOf.UTC().Format(time.RFC3339Nano) // two instants never share a tile
 	}
 	e, hit := a.cache.Get(key)
 	if !hit {

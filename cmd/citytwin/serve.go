@@ -222,7 +222,7 @@ type layerCollector struct {
 }
 
 func newLayerCollector(k *spatial.Kernel) layerCollector {
-	return layerCollector{k: k, desc: prometheus.NewDesc("citytwin_layer_features", "Features per layer, ended ones included.", []string{"layer"}, nil)}
+	return layerCollector{k: k, desc: prometheus.NewDesc("citytwin_layer_features", "Current features per layer (past versions of edited or ended features not counted).", []string{"layer"}, nil)}
 }
 
 // Describe implements prometheus.Collector.

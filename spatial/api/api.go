@@ -1,6 +1,14 @@
 // Package api serves the spatial kernel over HTTP: layers and their
 // features as GeoJSON (with OGC API – Features paths), and the grid-code
 // endpoints that let other city systems ask "what is in cell G…?".
+//
+// Features keep history (see package spatial): PUT of an existing feature
+// archives the version it replaces, DELETE ends a feature (?purge=true
+// removes it with its history), GET …/features/{id}?time=T returns the
+// version valid at T (an ended feature is 404 "ended at …" without a
+// time), and GET …/features/{id}/history lists every version, oldest
+// first, with its valid_from and valid_to. Times are RFC 3339, written
+// to the nanosecond where they have fractions.
 package api
 
 import (
@@ -46,6 +54,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/layers/{layer}/features", a.features)
 	mux.HandleFunc("POST /api/v1/layers/{layer}/query", a.query)
 	mux.HandleFunc("GET /api/v1/layers/{layer}/features/{id}", a.feature)
+	mux.HandleFunc("GET /api/v1/layers/{layer}/features/{id}/history", a.history)
 	mux.HandleFunc("GET /api/v1/layers/{layer}/nearest", a.nearest)
 
 	mux.HandleFunc("GET /api/v1/{$}", a.landing)
@@ -251,10 +260,10 @@ func FeatureJSON(f *spatial.Feature) (json.RawMessage, error) {
 		props["floors"] = f.Floors
 	}
 	if !f.ValidFrom.IsZero() {
-		props["valid_from"] = f.ValidFrom.Format(time.RFC3339)
+		props["valid_from"] = f.ValidFrom.Format(time.RFC3339Nano)
 	}
 	if !f.ValidTo.IsZero() {
-		props["valid_to"] = f.ValidTo.Format(time.RFC3339)
+		props["valid_to"] = f.ValidTo.Format(time.RFC3339Nano)
 	}
 	gf := geojson.NewFeature(f.Geometry)
 	gf.ID = f.ID
@@ -363,11 +372,37 @@ func (a *API) query(w http.ResponseWriter, r *http.Request) {
 	a.writePage(w, r, p)
 }
 
+// feature answers GET /layers/{layer}/features/{id}: the version valid at
+// ?time= (or OGC datetime=) when given, else the current version. A
+// feature that has ended (its latest version's valid_to is not in the
+// future) is 404 "ended at …" now, and still served as of earlier times
+// and in its history.
 func (a *API) feature(w http.ResponseWriter, r *http.Request) {
 	layer, id := r.PathValue("layer"), r.PathValue("id")
-	f, ok := a.kernel.Index().Get(layer, id)
+	v := r.URL.Query()
+	ts := v.Get("time")
+	if ts == "" {
+		ts = v.Get("datetime")
+	}
+	ix := a.kernel.Index()
+	latest, ok := ix.Get(layer, id)
 	if !ok {
 		fail(w, fmt.Errorf("feature %q in layer %q: %w", id, layer, spatial.ErrNotFound))
+		return
+	}
+	f := latest
+	if ts != "" {
+		t, err := time.Parse(time.RFC3339Nano, ts)
+		if err != nil {
+			fail(w, badRequest("time %q: want RFC 3339, e.g. 2020-01-01T00:00:00Z", ts))
+			return
+		}
+		if f, ok = ix.GetAt(layer, id, t); !ok {
+			fail(w, fmt.Errorf("feature %q in layer %q did not exist at %s (see its /history): %w", id, layer, t.Format(time.RFC3339Nano), spatial.ErrNotFound))
+			return
+		}
+	} else if !latest.ValidTo.IsZero() && !latest.ValidTo.After(time.Now()) {
+		fail(w, fmt.Errorf("feature %q in layer %q ended at %s (ask with ?time= or for its /history): %w", id, layer, latest.ValidTo.Format(time.RFC3339Nano), spatial.ErrNotFound))
 		return
 	}
 	b, err := FeatureJSON(f)
@@ -377,6 +412,19 @@ func (a *API) feature(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/geo+json")
 	_, _ = w.Write(append(b, '\n'))
+}
+
+// history answers GET /layers/{layer}/features/{id}/history: every
+// version of the feature, oldest first, as a GeoJSON FeatureCollection
+// whose features carry their valid_from and valid_to.
+func (a *API) history(w http.ResponseWriter, r *http.Request) {
+	layer, id := r.PathValue("layer"), r.PathValue("id")
+	vs := a.kernel.Index().Versions(layer, id)
+	if len(vs) == 0 {
+		fail(w, fmt.Errorf("feature %q in layer %q: %w", id, layer, spatial.ErrNotFound))
+		return
+	}
+	a.writePage(w, r, spatial.Page{Features: vs})
 }
 
 func (a *API) nearest(w http.ResponseWriter, r *http.Request) {

@@ -16,9 +16,14 @@ import (
 )
 
 // RegisterWrites adds the feature write routes: PUT a GeoJSON Feature to
-// /api/v1/layers/{layer}/features/{id} to insert or replace it, DELETE it
-// to remove it. With a non-empty token, writes need "Authorization:
-// Bearer <token>".
+// /api/v1/layers/{layer}/features/{id} to insert it or edit it (an edit
+// keeps the version it replaces in the feature's history, as
+// spatial.Kernel.Put describes: 201 for a feature never seen, 200 for an
+// edit), DELETE it to end it (a soft delete: 204, and it stays readable
+// with ?time= and in its /history; ?at=RFC3339 dates the end, default
+// now; 404 if it has no current version), DELETE ?purge=true to remove it
+// with all its history (204; 404 if unknown). With a non-empty token,
+// writes need "Authorization: Bearer <token>".
 func (a *API) RegisterWrites(mux *http.ServeMux, token string) {
 	guard := func(h http.HandlerFunc) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
@@ -120,12 +125,39 @@ func (a *API) putFeature(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) deleteFeature(w http.ResponseWriter, r *http.Request) {
 	layer, id := r.PathValue("layer"), r.PathValue("id")
-	changes, err := a.kernel.Delete(r.Context(), layer, []string{id})
+	v := r.URL.Query()
+	purge := false
+	switch p := v.Get("purge"); p {
+	case "", "false", "0":
+	case "true", "1":
+		purge = true
+	default:
+		fail(w, badRequest("purge %q: want true or false", p))
+		return
+	}
+	var changes []spatial.Change
+	var err error
+	if purge {
+		changes, err = a.kernel.Delete(r.Context(), layer, []string{id})
+	} else {
+		var at time.Time
+		if s := v.Get("at"); s != "" {
+			if at, err = time.Parse(time.RFC3339Nano, s); err != nil {
+				fail(w, badRequest("at %q: want RFC 3339, e.g. 2020-01-01T00:00:00Z", s))
+				return
+			}
+		}
+		changes, err = a.kernel.End(r.Context(), layer, []string{id}, at)
+	}
 	if err != nil {
 		fail(w, err)
 		return
 	}
 	if len(changes) == 0 {
+		if f, ok := a.kernel.Index().Get(layer, id); ok && !f.ValidTo.IsZero() {
+			fail(w, fmt.Errorf("feature %q in layer %q already ended at %s (purge=true removes it with its history): %w", id, layer, f.ValidTo.Format(time.RFC3339Nano), spatial.ErrNotFound))
+			return
+		}
 		fail(w, fmt.Errorf("feature %q in layer %q: %w", id, layer, spatial.ErrNotFound))
 		return
 	}

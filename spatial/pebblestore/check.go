@@ -28,7 +28,8 @@ type layerTally struct {
 // sequential pass: every record decodes and lies under the key its layer,
 // grid code and id name; the index entries and bound keys are exactly those
 // the records imply (compared as multiset hashes); each layer's count is
-// its number of records; no key is of an unknown kind. It reads the whole
+// its number of records; every past version decodes and lies under the key
+// its layer, id and ValidFrom name; no key is of an unknown kind. It reads the whole
 // store (a fsck, not a query) and returns the first problem found,
 // wrapping spatial.ErrCorrupt.
 func (s *Store) Check(ctx context.Context) error {
@@ -98,6 +99,14 @@ func (s *Store) Check(ctx context.Context) error {
 					return fmt.Errorf("%w: layer %q count key %x value %x", spatial.ErrCorrupt, layer, k, v)
 				}
 				t.count = n
+			case tagPast:
+				v, err := it.ValueAndErr()
+				if err != nil {
+					return err
+				}
+				if _, err := decodePast(k, v); err != nil {
+					return err
+				}
 			case tagFeature:
 				v, err := it.ValueAndErr()
 				if err != nil {

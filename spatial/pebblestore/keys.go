@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"time"
 
 	"citytwin/gridcode"
 
@@ -21,6 +22,7 @@ import (
 //	f | esc(layer) 00 01 | code bits (8, big-endian) | level (1) | id  → MarshalFeature record
 //	i | esc(layer) 00 01 | id                                        → indexValue (code and bound)
 //	b | esc(layer) 00 01 | edge (1) | ordered float (8) | id         → empty
+//	h | esc(layer) 00 01 | esc(id) 00 01 | from (8, big-endian)        → MarshalFeature record of a past version
 //	m | esc(layer) 00 01                                             → feature count (8, big-endian)
 //	s                                                                → commit counter (8, big-endian)
 //
@@ -29,12 +31,19 @@ import (
 // contiguous key range [bits(first) level(cell), bits(last) 0xFF), so
 // ScanCell is one bounded range scan. The b keys are four per feature, one
 // per bounding-box edge (west, south ascending; east, north descending), so
-// the first b key of each edge gives the layer's exact bound.
+// the first b key of each edge gives the layer's exact bound. The f, i, b
+// and m keys describe current versions only.
+//
+// Past versions (h keys) sort by layer, id, then ValidFrom: from is the
+// ValidFrom in Unix nanoseconds with the sign bit flipped, 0 for a zero
+// ValidFrom, so a feature's history is one prefix scan in time order. The
+// id is escaped like a layer name here, since it is not the last component.
 const (
 	tagFeature byte = 'f'
 	tagIndex   byte = 'i'
 	tagBound   byte = 'b'
 	tagMeta    byte = 'm'
+	tagPast    byte = 'h'
 	tagCommits byte = 's'
 )
 
@@ -232,4 +241,45 @@ func unorderedFloat(u uint64) float64 {
 		return math.Float64frombits(u &^ (1 << 63))
 	}
 	return math.Float64frombits(^u)
+}
+
+// fromBytes encodes a ValidFrom for a past-version key: Unix nanoseconds
+// with the sign bit flipped (0 for the zero time), so keys sort in time
+// order.
+func fromBytes(t time.Time) uint64 {
+	if t.IsZero() {
+		return 0
+	}
+	return uint64(t.UnixNano()) ^ 1<<63
+}
+
+// pastPrefix returns h | esc(layer) 00 01 | esc(id) 00 01: the prefix of a
+// feature's past versions.
+func pastPrefix(layer, id string) []byte {
+	return appendEscaped(layerPrefix(tagPast, layer), id)
+}
+
+// pastKey returns the key of a past version.
+func pastKey(layer, id string, from time.Time) []byte {
+	return binary.BigEndian.AppendUint64(pastPrefix(layer, id), fromBytes(from))
+}
+
+// splitPastKey returns the layer, id and encoded ValidFrom of a past
+// version's key.
+func splitPastKey(k []byte) (layer, id string, from uint64, err error) {
+	if len(k) == 0 || k[0] != tagPast {
+		return "", "", 0, errors.New("not a past-version key")
+	}
+	layer, rest, err := decodeEscaped(k[1:])
+	if err != nil {
+		return "", "", 0, err
+	}
+	id, rest, err = decodeEscaped(rest)
+	if err != nil {
+		return "", "", 0, err
+	}
+	if len(rest) != 8 {
+		return "", "", 0, fmt.Errorf("%d bytes after the id (want 8)", len(rest))
+	}
+	return layer, id, binary.BigEndian.Uint64(rest), nil
 }

@@ -239,3 +239,73 @@ func layerBound(it *pebble.Iterator, layer string) (orb.Bound, error) {
 	}
 	return orb.Bound{Min: orb.Point{v[edgeWest], v[edgeSouth]}, Max: orb.Point{v[edgeEast], v[edgeNorth]}}, nil
 }
+
+// Past returns the past versions of a feature in ValidFrom order (none,
+// with no error, when it has none). Errors are as for Scan.
+func (s *Store) Past(ctx context.Context, layer, id string) ([]*spatial.Feature, error) {
+	var out []*spatial.Feature
+	p := pastPrefix(layer, id)
+	err := s.scanPast(ctx, fmt.Sprintf("past %q/%q", layer, id), p, prefixEnd(p), func(f *spatial.Feature) error {
+		out = append(out, f)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ScanPast calls fn for every past version in the store, in layer
+// (bytewise), id and ValidFrom order, stopping at fn's first error, which
+// it returns unwrapped. Errors are otherwise as for Scan.
+func (s *Store) ScanPast(ctx context.Context, fn func(*spatial.Feature) error) error {
+	return s.scanPast(ctx, "scan past versions", []byte{tagPast}, []byte{tagPast + 1}, fn)
+}
+
+// scanPast iterates the past-version keys in [lower, upper).
+func (s *Store) scanPast(ctx context.Context, op string, lower, upper []byte, fn func(*spatial.Feature) error) error {
+	if err := s.gate.enter(); err != nil {
+		return err
+	}
+	defer s.gate.leave()
+	err := s.iterate(ctx, op, &pebble.IterOptions{LowerBound: lower, UpperBound: upper}, func(it *pebble.Iterator) error {
+		for ok := it.First(); ok; ok = it.Next() {
+			if err := ctxErr(ctx); err != nil {
+				return err
+			}
+			v, err := it.ValueAndErr()
+			if err != nil {
+				return fmt.Errorf("key %x: %w", it.Key(), err)
+			}
+			f, err := decodePast(it.Key(), v)
+			if err != nil {
+				return err
+			}
+			if err := fn(f); err != nil {
+				return fnError{err}
+			}
+		}
+		return nil
+	})
+	if fe, ok := err.(fnError); ok {
+		return fe.err
+	}
+	return err
+}
+
+// decodePast decodes a past version's record and checks that it is the
+// one its key names.
+func decodePast(k, v []byte) (*spatial.Feature, error) {
+	layer, id, from, err := splitPastKey(k)
+	if err != nil {
+		return nil, fmt.Errorf("%w: past-version key %x: %v", spatial.ErrCorrupt, k, err)
+	}
+	f, err := spatial.UnmarshalFeature(v)
+	if err != nil {
+		return nil, fmt.Errorf("past version of layer %q id %q key %x: %w", layer, id, k, err)
+	}
+	if f.Layer != layer || f.ID != id || fromBytes(f.ValidFrom) != from || f.ValidTo.IsZero() {
+		return nil, fmt.Errorf("past version of layer %q id %q key %x: %w: key holds the record of %q/%q valid %s–%s", layer, id, k, spatial.ErrCorrupt, f.Layer, f.ID, f.ValidFrom, f.ValidTo)
+	}
+	return f, nil
+}

@@ -7,8 +7,13 @@
 // id) to the record's grid code so a replace or delete finds the old record
 // without a scan; four small keys per feature (one per bounding-box edge)
 // and a count per layer keep Layers exact and O(layers), whatever the store
-// holds. Every Put and Delete is one pebble batch committed with fsync: a
-// nil return means the write is durable and, being one batch, atomic.
+// holds. Past versions of features (see spatial's package documentation)
+// are records under keys of their own, by layer, id and ValidFrom, outside
+// the grid-code range of current ones, so cell scans and layer counts do
+// not see them. Every Put, PutVersions and Delete is one pebble batch
+// committed with fsync: a nil return means the write is durable and,
+// being one batch, atomic (an edit's archived version and its new current
+// one, or a purge of a feature with its history, are all or nothing).
 // Records carry the CRC-32C of spatial.MarshalFeature and pebble checksums
 // every block, so a damaged record is reported as an error wrapping
 // spatial.ErrCorrupt, never skipped. See keys.go for the key layout.

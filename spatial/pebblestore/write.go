@@ -93,8 +93,91 @@ func (s *Store) Put(ctx context.Context, features []*spatial.Feature) error {
 	return w.commit(ctx, "put")
 }
 
-// Delete removes features by id, atomically and durably; ids that do not
-// exist are ignored.
+// pastEntry is a past version encoded for writing.
+type pastEntry struct {
+	key, record []byte
+}
+
+// preparePast checks a past version and encodes it.
+func preparePast(i int, f *spatial.Feature) (pastEntry, error) {
+	e, err := prepare(i, f)
+	if err != nil {
+		return pastEntry{}, err
+	}
+	if f.ValidTo.IsZero() {
+		return pastEntry{}, fmt.Errorf("pebblestore: put versions: %w: past version %s/%s from %s has no valid-to", spatial.ErrInvalid, f.Layer, f.ID, f.ValidFrom)
+	}
+	return pastEntry{key: pastKey(f.Layer, f.ID, f.ValidFrom), record: e.record}, nil
+}
+
+// PutVersions applies v in one pebble batch committed with fsync: the
+// current versions of v.Ended are removed, v.Past are written under their
+// past-version keys (replacing any of the same layer, id and ValidFrom),
+// and v.Current are inserted or replaced as by Put. Nothing is written if
+// any feature is invalid or ctx ends first.
+func (s *Store) PutVersions(ctx context.Context, v spatial.Versions) error {
+	if err := s.gate.enter(); err != nil {
+		return err
+	}
+	defer s.gate.leave()
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("pebblestore: put versions: %w", err)
+	}
+	entries := make([]prepared, len(v.Current))
+	for i, f := range v.Current {
+		var err error
+		if entries[i], err = prepare(i, f); err != nil {
+			return err
+		}
+	}
+	past := make([]pastEntry, len(v.Past))
+	for i, f := range v.Past {
+		var err error
+		if past[i], err = preparePast(i, f); err != nil {
+			return err
+		}
+	}
+	if len(entries)+len(past)+len(v.Ended) == 0 {
+		return nil
+	}
+
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	w := s.newWriter()
+	iks := make([][]byte, 0, len(entries)+len(v.Ended))
+	for _, r := range v.Ended {
+		iks = append(iks, indexKey(r.Layer, r.ID))
+	}
+	for _, e := range entries {
+		iks = append(iks, indexKey(e.layer, e.id))
+	}
+	if err := w.prefetch(ctx, iks); err != nil {
+		return err
+	}
+	for _, r := range v.Ended {
+		if err := w.remove(r.Layer, r.ID); err != nil {
+			return fmt.Errorf("pebblestore: put versions: %w", err)
+		}
+	}
+	for _, p := range past {
+		w.ops = append(w.ops, op{key: p.key, value: p.record})
+	}
+	for i, e := range entries {
+		if i%1024 == 0 {
+			if err := ctx.Err(); err != nil {
+				return fmt.Errorf("pebblestore: put versions: %w", err)
+			}
+		}
+		if err := w.remove(e.layer, e.id); err != nil {
+			return fmt.Errorf("pebblestore: put versions: %w", err)
+		}
+		w.insert(e)
+	}
+	return w.commit(ctx, "put versions")
+}
+
+// Delete removes features by id, their current and past versions alike,
+// atomically and durably; ids that do not exist are ignored.
 func (s *Store) Delete(ctx context.Context, layer string, ids []string) error {
 	if err := s.gate.enter(); err != nil {
 		return err
@@ -125,6 +208,9 @@ func (s *Store) Delete(ctx context.Context, layer string, ids []string) error {
 		if err := w.remove(layer, id); err != nil {
 			return fmt.Errorf("pebblestore: delete: %w", err)
 		}
+	}
+	if err := w.removePast(ctx, layer, ids); err != nil {
+		return err
 	}
 	return w.commit(ctx, "delete")
 }
@@ -224,6 +310,26 @@ func (w *writer) remove(layer, id string) error {
 	w.index[string(ik)] = nil
 	w.counts[layer]--
 	return nil
+}
+
+// removePast deletes every past version of the given ids, found with one
+// iterator over the layer's past-version keys.
+func (w *writer) removePast(ctx context.Context, layer string, ids []string) error {
+	lp := layerPrefix(tagPast, layer)
+	sorted := slices.Sorted(slices.Values(ids))
+	sorted = slices.Compact(sorted)
+	return w.s.iterate(ctx, "read past versions", &pebble.IterOptions{LowerBound: lp, UpperBound: prefixEnd(lp)}, func(it *pebble.Iterator) error {
+		for _, id := range sorted {
+			p := pastPrefix(layer, id)
+			for ok := it.SeekGE(p); ok && bytes.HasPrefix(it.Key(), p); ok = it.Next() {
+				w.ops = append(w.ops, op{key: bytes.Clone(it.Key()), del: true})
+			}
+			if err := it.Error(); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // insert writes a feature that the batch has just removed or that did not

@@ -8,13 +8,24 @@ import (
 	"strconv"
 	"time"
 
+	"citytwin/spatial"
+
 	"github.com/lib/pq"
 )
 
 // Change ops.
 const (
-	OpPut    = "put"
+	// OpPut: the features' current versions were written; re-read them
+	// (Store.Get).
+	OpPut = "put"
+	// OpDelete: the features were purged, current and past versions.
 	OpDelete = "delete"
+	// OpHistory: the features' past versions were written, and their
+	// current versions may have been removed (ended) in the same write;
+	// re-read both (Store.Get, which may report spatial.ErrNotFound, and
+	// Store.Past). An edit that archives a version sends an OpPut and an
+	// OpHistory for the same ids, from one transaction.
+	OpHistory = "history"
 )
 
 // Notification payload limits. PostgreSQL refuses payloads of 8000 bytes
@@ -32,14 +43,15 @@ const (
 type Change struct {
 	// Origin is the Origin of the Store that wrote.
 	Origin string `json:"origin"`
-	// Op is OpPut or OpDelete.
+	// Op is OpPut, OpDelete or OpHistory.
 	Op string `json:"op"`
 	// Layer is the layer written ("" on a Summary whose layer name is too
 	// long to send: assume every layer changed).
 	Layer string `json:"layer"`
 	// IDs are the features put or deleted (nil on a Summary).
 	IDs []string `json:"ids,omitempty"`
-	// Versions are the put features' versions, parallel to IDs.
+	// Versions are the put features' versions, parallel to IDs (OpPut
+	// only).
 	Versions []uint64 `json:"versions,omitempty"`
 	// Count is the number of features this Change stands for.
 	Count int `json:"count"`
@@ -65,6 +77,40 @@ func putChanges(origin string, rows []row) []Change {
 		}
 		c.IDs = append(c.IDs, r.id)
 		c.Versions = append(c.Versions, r.version)
+	}
+	out := make([]Change, len(order))
+	for i, l := range order {
+		out[i] = *byLayer[l]
+	}
+	return out
+}
+
+// historyChanges describes the features whose past versions a write
+// stored or whose current version it ended, by layer in first-appearance
+// order, each id once.
+func historyChanges(origin string, past []row, ended []spatial.FeatureRef) []Change {
+	var order []string
+	byLayer := map[string]*Change{}
+	seen := map[spatial.FeatureRef]bool{}
+	add := func(layer, id string) {
+		r := spatial.FeatureRef{Layer: layer, ID: id}
+		if seen[r] {
+			return
+		}
+		seen[r] = true
+		c := byLayer[layer]
+		if c == nil {
+			c = &Change{Origin: origin, Op: OpHistory, Layer: layer}
+			byLayer[layer] = c
+			order = append(order, layer)
+		}
+		c.IDs = append(c.IDs, id)
+	}
+	for _, r := range ended {
+		add(r.Layer, r.ID)
+	}
+	for _, r := range past {
+		add(r.layer, r.id)
 	}
 	out := make([]Change, len(order))
 	for i, l := range order {

@@ -28,6 +28,13 @@ import (
 //     hold, replaced by U+FFFD); NULL when there are none.
 //   - height, floors, valid_from, valid_to (NULL: unbounded).
 //   - version: the uint64 version reinterpreted as int64.
+//
+// The feature_versions table (migration 2) holds past versions, one row per
+// version, with the same columns derived the same way, plus from_ns, the
+// ValidFrom in Unix nanoseconds (-2^63 for a zero ValidFrom, which no other
+// time maps to), which tells apart the versions of one feature: the key
+// is (layer, id, from_ns). valid_to is never NULL there. Reads of history
+// decode record, as for features.
 func migrations() []string {
 	return []string{
 		// 1: features and their indexes.
@@ -48,6 +55,24 @@ func migrations() []string {
 		);
 		CREATE INDEX features_code_idx ON features (layer, code, level, id);
 		CREATE INDEX features_geom_idx ON features USING gist (geom);`,
+		// 2: past versions of features.
+		`CREATE TABLE feature_versions (
+			layer      text COLLATE "C" NOT NULL,
+			id         text COLLATE "C" NOT NULL,
+			from_ns    bigint NOT NULL,
+			code       bigint NOT NULL,
+			level      smallint NOT NULL CHECK (level BETWEEN 0 AND 32),
+			geom       geometry(Geometry, 4490) NOT NULL,
+			props      jsonb,
+			height     double precision NOT NULL DEFAULT 0,
+			floors     integer NOT NULL DEFAULT 0,
+			valid_from timestamptz,
+			valid_to   timestamptz NOT NULL,
+			version    bigint NOT NULL,
+			record     bytea NOT NULL,
+			PRIMARY KEY (layer, id, from_ns)
+		);
+		CREATE INDEX feature_versions_geom_idx ON feature_versions USING gist (geom);`,
 	}
 }
 

@@ -7,7 +7,10 @@
 // a B-tree-indexed bigint, so a GeoSOT cell query is one range scan. Each row
 // also keeps the feature's exact binary record (spatial.MarshalFeature),
 // which is what reads decode: a feature reads back identical to what was
-// written. See migrations for the schema.
+// written. Past versions of features (see spatial's package documentation)
+// live in a second table, feature_versions, keyed by layer, id and
+// ValidFrom; PutVersions writes both tables in one transaction, and
+// Delete purges both. See migrations for the schema.
 //
 // Writes are bulk loads: COPY into a temporary table, then one INSERT … ON
 // CONFLICT DO UPDATE, in one transaction committed with synchronous_commit
@@ -25,6 +28,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"regexp"
 	"strconv"
 	"strings"
@@ -162,6 +166,27 @@ const upsertSQL = `INSERT INTO features (` + copyColumns + `)
 		valid_from = EXCLUDED.valid_from, valid_to = EXCLUDED.valid_to,
 		version = EXCLUDED.version, record = EXCLUDED.record`
 
+// pastColumns are the columns PutVersions loads into feature_versions.
+const pastColumns = copyColumns + ", from_ns"
+
+// upsertPastSQL moves a loaded batch of past versions into feature_versions.
+const upsertPastSQL = `INSERT INTO feature_versions (` + pastColumns + `)
+	SELECT ` + pastColumns + ` FROM past_in ORDER BY layer, id, from_ns
+	ON CONFLICT (layer, id, from_ns) DO UPDATE SET
+		code = EXCLUDED.code, level = EXCLUDED.level, geom = EXCLUDED.geom,
+		props = EXCLUDED.props, height = EXCLUDED.height, floors = EXCLUDED.floors,
+		valid_from = EXCLUDED.valid_from, valid_to = EXCLUDED.valid_to,
+		version = EXCLUDED.version, record = EXCLUDED.record`
+
+// fromNS is the from_ns column of a past version: its ValidFrom in Unix
+// nanoseconds, or -2^63 for a zero ValidFrom.
+func fromNS(t time.Time) int64 {
+	if t.IsZero() {
+		return math.MinInt64
+	}
+	return t.UnixNano()
+}
+
 // row is one feature encoded for COPY.
 type row struct {
 	layer, id string
@@ -275,14 +300,38 @@ func (s *Store) Put(ctx context.Context, features []*spatial.Feature) error {
 	if len(features) == 0 {
 		return nil
 	}
+	rows, err := encodeRows(features, false)
+	if err != nil {
+		return fmt.Errorf("pgstore: put: %w", err)
+	}
+	if err := retry(ctx, func() error { return s.writeOnce(ctx, write{current: rows}) }); err != nil {
+		return fmt.Errorf("pgstore: put %d features: %w", len(rows), err)
+	}
+	return nil
+}
+
+// encodeRows encodes features for COPY, the last of duplicates winning
+// (by layer and id, or for past versions by layer, id and ValidFrom).
+func encodeRows(features []*spatial.Feature, past bool) ([]row, error) {
+	type key struct {
+		layer, id string
+		from      int64
+	}
 	rows := make([]row, 0, len(features))
-	index := make(map[[2]string]int, len(features))
+	index := make(map[key]int, len(features))
 	for _, f := range features {
 		r, err := encodeRow(f)
 		if err != nil {
-			return fmt.Errorf("pgstore: put: %w", err)
+			return nil, err
 		}
-		k := [2]string{r.layer, r.id}
+		k := key{layer: r.layer, id: r.id}
+		if past {
+			if f.ValidTo.IsZero() {
+				return nil, fmt.Errorf("%w: past version %s/%s from %s has no valid-to", spatial.ErrInvalid, f.Layer, f.ID, f.ValidFrom)
+			}
+			k.from = fromNS(f.ValidFrom)
+			r.args = append(r.args, k.from)
+		}
 		if i, ok := index[k]; ok {
 			rows[i] = r // last one wins; ON CONFLICT cannot touch a row twice
 			continue
@@ -290,10 +339,49 @@ func (s *Store) Put(ctx context.Context, features []*spatial.Feature) error {
 		index[k] = len(rows)
 		rows = append(rows, r)
 	}
-	if err := retry(ctx, func() error { return s.putOnce(ctx, rows) }); err != nil {
-		return fmt.Errorf("pgstore: put %d features: %w", len(rows), err)
+	return rows, nil
+}
+
+// PutVersions applies v in one transaction committed with synchronous_commit
+// on: the current versions of v.Ended are deleted, v.Past are upserted into
+// feature_versions, v.Current into features. It announces OpPut for the
+// current versions and OpHistory for the features whose past versions were
+// written or that ended. A canceled ctx or any rejected feature leaves
+// nothing written.
+func (s *Store) PutVersions(ctx context.Context, v spatial.Versions) error {
+	cur, err := encodeRows(v.Current, false)
+	if err != nil {
+		return fmt.Errorf("pgstore: put versions: %w", err)
+	}
+	past, err := encodeRows(v.Past, true)
+	if err != nil {
+		return fmt.Errorf("pgstore: put versions: %w", err)
+	}
+	w := write{current: cur, past: past}
+	for _, r := range v.Ended {
+		layer, ok1 := keyText(r.Layer)
+		id, ok2 := keyText(r.ID)
+		if ok1 && ok2 { // others cannot be stored, so they are absent
+			w.ended = append(w.ended, [2]string{layer, id})
+			w.endedRefs = append(w.endedRefs, r)
+		}
+	}
+	if len(w.current)+len(w.past)+len(w.ended) == 0 {
+		return ctx.Err()
+	}
+	if err := retry(ctx, func() error { return s.writeOnce(ctx, w) }); err != nil {
+		return fmt.Errorf("pgstore: put versions (%d current, %d past, %d ended): %w", len(cur), len(past), len(w.ended), err)
 	}
 	return nil
+}
+
+// write is one transaction's worth of encoded changes.
+type write struct {
+	current, past []row
+	// ended are the (escaped) layer and id of features whose current
+	// version goes; endedRefs the same, unescaped.
+	ended     [][2]string
+	endedRefs []spatial.FeatureRef
 }
 
 // retry runs a transaction again, up to 4 times in all, while it fails
@@ -315,8 +403,8 @@ func retry(ctx context.Context, tx func() error) error {
 	}
 }
 
-// putOnce writes encoded rows in one transaction.
-func (s *Store) putOnce(ctx context.Context, rows []row) error {
+// writeOnce applies a write in one transaction.
+func (s *Store) writeOnce(ctx context.Context, w write) error {
 	// The transaction ignores ctx: database/sql would roll back from another
 	// goroutine while COPY is streaming. Each statement gets ctx instead,
 	// and any failure rolls back here.
@@ -325,17 +413,45 @@ func (s *Store) putOnce(ctx context.Context, rows []row) error {
 		return fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `SET LOCAL synchronous_commit = on;
-		CREATE TEMP TABLE features_in (LIKE features INCLUDING DEFAULTS) ON COMMIT DROP`); err != nil {
-		return fmt.Errorf("create load table: %w", err)
+	if _, err := tx.ExecContext(ctx, `SET LOCAL synchronous_commit = on`); err != nil {
+		return err
 	}
-	if err := copyRows(ctx, tx, rows); err != nil {
-		return fmt.Errorf("copy: %w", err)
+	if len(w.ended) > 0 {
+		layers := make([]string, len(w.ended))
+		ids := make([]string, len(w.ended))
+		for i, e := range w.ended {
+			layers[i], ids[i] = e[0], e[1]
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM features f USING unnest($1::text[], $2::text[]) AS e(layer, id)
+			WHERE f.layer = e.layer AND f.id = e.id`, pq.Array(layers), pq.Array(ids)); err != nil {
+			return fmt.Errorf("end: %w", err)
+		}
 	}
-	if _, err := tx.ExecContext(ctx, upsertSQL); err != nil {
-		return fmt.Errorf("upsert: %w", err)
+	if len(w.past) > 0 {
+		if _, err := tx.ExecContext(ctx, `CREATE TEMP TABLE past_in (LIKE feature_versions INCLUDING DEFAULTS) ON COMMIT DROP`); err != nil {
+			return fmt.Errorf("create load table: %w", err)
+		}
+		if err := copyRows(ctx, tx, "past_in", pastColumns, w.past); err != nil {
+			return fmt.Errorf("copy: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, upsertPastSQL); err != nil {
+			return fmt.Errorf("upsert past versions: %w", err)
+		}
 	}
-	if err := s.notify(ctx, tx, putChanges(s.origin, rows)); err != nil {
+	if len(w.current) > 0 {
+		if _, err := tx.ExecContext(ctx, `CREATE TEMP TABLE features_in (LIKE features INCLUDING DEFAULTS) ON COMMIT DROP`); err != nil {
+			return fmt.Errorf("create load table: %w", err)
+		}
+		if err := copyRows(ctx, tx, "features_in", copyColumns, w.current); err != nil {
+			return fmt.Errorf("copy: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, upsertSQL); err != nil {
+			return fmt.Errorf("upsert: %w", err)
+		}
+	}
+	changes := putChanges(s.origin, w.current)
+	changes = append(changes, historyChanges(s.origin, w.past, w.endedRefs)...)
+	if err := s.notify(ctx, tx, changes); err != nil {
 		return err
 	}
 	if err := ctx.Err(); err != nil {
@@ -347,9 +463,9 @@ func (s *Store) putOnce(ctx context.Context, rows []row) error {
 	return nil
 }
 
-// copyRows streams rows into features_in with COPY FROM STDIN.
-func copyRows(ctx context.Context, tx *sql.Tx, rows []row) error {
-	stmt, err := tx.PrepareContext(ctx, "COPY features_in ("+copyColumns+") FROM STDIN")
+// copyRows streams rows into a load table with COPY FROM STDIN.
+func copyRows(ctx context.Context, tx *sql.Tx, table, columns string, rows []row) error {
+	stmt, err := tx.PrepareContext(ctx, "COPY "+table+" ("+columns+") FROM STDIN")
 	if err != nil {
 		return err
 	}
@@ -366,7 +482,7 @@ func copyRows(ctx context.Context, tx *sql.Tx, rows []row) error {
 }
 
 // copyLine finds the line number in a COPY error's context.
-var copyLine = regexp.MustCompile(`COPY features_in, line (\d+)`)
+var copyLine = regexp.MustCompile(`COPY (?:features_in|past_in), line (\d+)`)
 
 // nameCopyError adds the layer and id of the row a COPY error is about.
 func nameCopyError(err error, rows []row) error {
@@ -385,8 +501,9 @@ func nameCopyError(err error, rows []row) error {
 	return fmt.Errorf("feature %s/%s: %w", rows[n-1].layer, rows[n-1].id, err)
 }
 
-// Delete removes features of a layer by id; ids that do not exist (or could
-// not be stored) are ignored. Atomic and durable on return.
+// Delete removes features of a layer by id, their current and past
+// versions alike; ids that do not exist (or could not be stored) are
+// ignored. Atomic and durable on return.
 func (s *Store) Delete(ctx context.Context, layer string, ids []string) error {
 	layerT, ok := keyText(layer)
 	if !ok {
@@ -436,6 +553,31 @@ func (s *Store) deleteOnce(ctx context.Context, layer, layerT string, ids []stri
 	if err := rs.Err(); err != nil {
 		return err
 	}
+	rs, err = tx.QueryContext(ctx, `WITH d AS (DELETE FROM feature_versions WHERE layer = $1 AND id = ANY($2) RETURNING id) SELECT DISTINCT id FROM d`, layerT, pq.Array(ids))
+	if err != nil {
+		return err
+	}
+	seen := make(map[string]bool, len(gone))
+	for _, id := range gone {
+		seen[id] = true
+	}
+	for rs.Next() {
+		var id string
+		if err := rs.Scan(&id); err != nil {
+			rs.Close()
+			return err
+		}
+		if id = fromKeyText(id); !seen[id] {
+			seen[id] = true
+			gone = append(gone, id)
+		}
+	}
+	if err := rs.Close(); err != nil {
+		return err
+	}
+	if err := rs.Err(); err != nil {
+		return err
+	}
 	if err := s.notify(ctx, tx, deleteChanges(s.origin, layer, gone)); err != nil {
 		return err
 	}
@@ -468,6 +610,31 @@ func (s *Store) Get(ctx context.Context, layer, id string) (*spatial.Feature, er
 		return nil, fmt.Errorf("pgstore: get %s/%s: %w", layer, id, err)
 	}
 	return f, nil
+}
+
+// Past returns the past versions of a feature in ValidFrom order (none,
+// with no error, when it has none).
+func (s *Store) Past(ctx context.Context, layer, id string) ([]*spatial.Feature, error) {
+	layerT, ok1 := keyText(layer)
+	idT, ok2 := keyText(id)
+	if !ok1 || !ok2 {
+		return nil, ctx.Err()
+	}
+	var out []*spatial.Feature
+	err := s.scan(ctx, "past versions of "+layer+"/"+id, func(f *spatial.Feature) error {
+		out = append(out, f)
+		return nil
+	}, `SELECT record FROM feature_versions WHERE layer = $1 AND id = $2 ORDER BY from_ns`, layerT, idT)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ScanPast calls fn for every past version, in layer, id and ValidFrom
+// order, stopping at fn's first error, which it returns.
+func (s *Store) ScanPast(ctx context.Context, fn func(*spatial.Feature) error) error {
+	return s.scan(ctx, "scan past versions", fn, `SELECT record FROM feature_versions ORDER BY layer, id, from_ns`)
 }
 
 // Layers lists the non-empty layers in name order (bytewise), with their

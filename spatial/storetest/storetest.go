@@ -27,7 +27,11 @@
 // reopen; a 10,000-feature batch; ErrNotFound; context cancellation;
 // callback errors; no aliasing of the caller's features; odd bytes in layer
 // names and ids; atomicity of a batch with an invalid feature; concurrent
-// use. Times carry microseconds, not nanoseconds, so that stores on SQL
+// use; and past versions: round trips in ValidFrom order (Past) and in
+// layer, id, ValidFrom order (ScanPast), replacement by ValidFrom, ending a
+// current version, Delete purging history, layer counts, bounds, Scan and
+// ScanCell seeing current versions only, atomicity of a rejected
+// PutVersions. Times carry microseconds, not nanoseconds, so that stores on SQL
 // timestamps pass.
 package storetest
 
@@ -86,6 +90,13 @@ func Run(t *testing.T, f Factory) {
 		{"InvalidBatchIsAtomic", testInvalidBatch},
 		{"Empty", testEmpty},
 		{"Concurrent", testConcurrent},
+		{"PastRoundTrip", testPastRoundTrip},
+		{"PastReplace", testPastReplace},
+		{"PastOrder", testPastOrder},
+		{"PastEnd", testPastEnd},
+		{"PastPurge", testPastPurge},
+		{"PastLayersAndCells", testPastLayersAndCells},
+		{"PastInvalidIsAtomic", testPastInvalidIsAtomic},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
