@@ -60,31 +60,34 @@ func GeodesicDistance(p, q orb.Point) float64 {
 	return ellipsoidB * A * (sigma - dSigma)
 }
 
-// localPlane maps longitude/latitude near an origin to metres east and
+// LocalPlane maps longitude/latitude near an origin to metres east and
 // north using the ellipsoid's radii of curvature at the origin. Within a few
-// kilometres its distortion is a few parts per million; it is used only to
-// find the closest point of a geometry, whose distance is then measured
-// geodesically.
-type localPlane struct {
+// kilometres its distortion is a few parts per million; it serves to find
+// the closest point of a geometry (whose distance is then measured
+// geodesically) and the nearest approach of a segment to a point (circle
+// fences).
+type LocalPlane struct {
 	lon0, lat0 float64
 	kx, ky     float64 // metres per degree
 }
 
-func newLocalPlane(origin orb.Point) localPlane {
+// NewLocalPlane returns the local plane at an origin.
+func NewLocalPlane(origin orb.Point) LocalPlane {
 	const rad = math.Pi / 180
 	s := math.Sin(origin[1] * rad)
 	e2 := ellipsoidF * (2 - ellipsoidF)
 	w := math.Sqrt(1 - e2*s*s)
 	N := ellipsoidA / w                      // prime vertical radius
 	M := ellipsoidA * (1 - e2) / (w * w * w) // meridional radius
-	return localPlane{lon0: origin[0], lat0: origin[1], kx: N * math.Cos(origin[1]*rad) * rad, ky: M * rad}
+	return LocalPlane{lon0: origin[0], lat0: origin[1], kx: N * math.Cos(origin[1]*rad) * rad, ky: M * rad}
 }
 
-func (lp localPlane) to(p orb.Point) [2]float64 {
+// Metres returns p's position east and north of the origin in metres.
+func (lp LocalPlane) Metres(p orb.Point) [2]float64 {
 	return [2]float64{(p[0] - lp.lon0) * lp.kx, (p[1] - lp.lat0) * lp.ky}
 }
 
-func (lp localPlane) from(x, y float64) orb.Point {
+func (lp LocalPlane) from(x, y float64) orb.Point {
 	return orb.Point{lp.lon0 + x/lp.kx, lp.lat0 + y/lp.ky}
 }
 
@@ -95,10 +98,10 @@ func DistanceTo(p orb.Point, g orb.Geometry) (float64, orb.Point) {
 	if inAreas(p, polys) {
 		return 0, p
 	}
-	lp := newLocalPlane(p)
+	lp := NewLocalPlane(p)
 	best, bestPt := math.Inf(1), p
 	consider := func(q orb.Point) {
-		v := lp.to(q)
+		v := lp.Metres(q)
 		if d := v[0]*v[0] + v[1]*v[1]; d < best {
 			best, bestPt = d, q
 		}
@@ -111,7 +114,7 @@ func DistanceTo(p orb.Point, g orb.Geometry) (float64, orb.Point) {
 			consider(l[0])
 		}
 		for i := 1; i < len(l); i++ {
-			a, b := lp.to(l[i-1]), lp.to(l[i])
+			a, b := lp.Metres(l[i-1]), lp.Metres(l[i])
 			dx, dy := b[0]-a[0], b[1]-a[1]
 			t := 0.0
 			if den := dx*dx + dy*dy; den > 0 {

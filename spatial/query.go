@@ -99,6 +99,15 @@ func (f *Feature) value(key string) (any, bool) {
 // numerically when both sides are numbers, otherwise as strings.
 func (flt Filter) Match(f *Feature) bool {
 	v, ok := f.value(flt.Key)
+	return flt.MatchValue(v, ok)
+}
+
+// MatchValue applies the filter to a value found (ok) or not under its key,
+// by Match's rules: a missing or null value satisfies only !=; numbers
+// compare numerically when both sides are numbers, anything else as
+// strings. Other property holders (live objects' state, fences) use it so
+// a filter means the same everywhere.
+func (flt Filter) MatchValue(v any, ok bool) bool {
 	if !ok || v == nil {
 		return flt.Op == "!="
 	}
@@ -111,6 +120,8 @@ func (flt Filter) Match(f *Feature) bool {
 		case n > want:
 			cmp = 1
 		}
+	} else if s, isStr := v.(string); isStr {
+		cmp = strings.Compare(s, flt.Value)
 	} else {
 		cmp = strings.Compare(fmt.Sprint(v), flt.Value)
 	}

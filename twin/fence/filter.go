@@ -2,9 +2,6 @@ package fence
 
 import (
 	"encoding/json"
-	"fmt"
-	"strconv"
-	"strings"
 
 	"citytwin/spatial"
 )
@@ -59,51 +56,5 @@ func matches(filters []spatial.Filter, o *Object, p *props) bool {
 	return true
 }
 
-// match applies spatial.Filter.Match's rules to a value: a missing or null
-// value satisfies only !=; numbers compare numerically when both sides are
-// numbers, anything else as strings.
-func match(flt *spatial.Filter, v any, ok bool) bool {
-	if !ok || v == nil {
-		return flt.Op == "!="
-	}
-	var cmp int
-	want, werr := strconv.ParseFloat(flt.Value, 64)
-	if n, isNum := toFloat(v); isNum && werr == nil {
-		switch {
-		case n < want:
-			cmp = -1
-		case n > want:
-			cmp = 1
-		}
-	} else if s, isStr := v.(string); isStr {
-		cmp = strings.Compare(s, flt.Value)
-	} else {
-		cmp = strings.Compare(fmt.Sprint(v), flt.Value)
-	}
-	switch flt.Op {
-	case "=":
-		return cmp == 0
-	case "!=":
-		return cmp != 0
-	case "<":
-		return cmp < 0
-	case "<=":
-		return cmp <= 0
-	case ">":
-		return cmp > 0
-	case ">=":
-		return cmp >= 0
-	}
-	return false
-}
-
-func toFloat(v any) (float64, bool) {
-	switch x := v.(type) {
-	case float64:
-		return x, true
-	case string:
-		n, err := strconv.ParseFloat(x, 64)
-		return n, err == nil
-	}
-	return 0, false
-}
+// match applies spatial.Filter's rules (MatchValue) to a value.
+func match(flt *spatial.Filter, v any, ok bool) bool { return flt.MatchValue(v, ok) }

@@ -25,7 +25,7 @@ type fence struct {
 	circle bool
 	center orb.Point
 	radius float64
-	plane  localPlane
+	plane  spatial.LocalPlane
 	bound  orb.Bound
 
 	// inside holds the IDs of objects inside a static fence.
@@ -49,15 +49,9 @@ func (f *fence) setPolygons(ps []orb.Polygon) {
 	}
 }
 
-// GRS80/CGCS2000, as spatial uses.
-const (
-	ellipsoidA = 6378137.0
-	ellipsoidF = 1 / 298.257222101
-)
-
 func (f *fence) setCircle(c orb.Point, r float64) {
 	f.circle, f.center, f.radius = true, c, r
-	f.plane = newLocalPlane(c)
+	f.plane = spatial.NewLocalPlane(c)
 	f.bound = nearBound(c, r)
 }
 
@@ -86,7 +80,7 @@ func (f *fence) segmentHits(a, b orb.Point) bool {
 		return false
 	}
 	if f.circle {
-		pa, pb := f.plane.to(a), f.plane.to(b)
+		pa, pb := f.plane.Metres(a), f.plane.Metres(b)
 		dx, dy := pb[0]-pa[0], pb[1]-pa[1]
 		t := 0.0
 		if den := dx*dx + dy*dy; den > 0 {
@@ -113,27 +107,6 @@ func (f *fence) segmentHits(a, b orb.Point) bool {
 		}
 	}
 	return false
-}
-
-// localPlane maps longitude/latitude near an origin to metres east and
-// north with the ellipsoid's radii of curvature at the origin.
-type localPlane struct {
-	lon0, lat0 float64
-	kx, ky     float64 // metres per degree
-}
-
-func newLocalPlane(origin orb.Point) localPlane {
-	const rad = math.Pi / 180
-	s := math.Sin(origin[1] * rad)
-	e2 := ellipsoidF * (2 - ellipsoidF)
-	w := math.Sqrt(1 - e2*s*s)
-	n := ellipsoidA / w
-	m := ellipsoidA * (1 - e2) / (w * w * w)
-	return localPlane{lon0: origin[0], lat0: origin[1], kx: n * math.Cos(origin[1]*rad) * rad, ky: m * rad}
-}
-
-func (lp localPlane) to(p orb.Point) [2]float64 {
-	return [2]float64{(p[0] - lp.lon0) * lp.kx, (p[1] - lp.lat0) * lp.ky}
 }
 
 // nearBound is a box surely holding every point within m metres of p.
