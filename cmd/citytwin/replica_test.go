@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -97,6 +98,41 @@ func TestReplicas(t *testing.T) {
 	if info.Stats["remote"] < 2 {
 		t.Errorf("b applied %v remote updates, want at least 2", info.Stats["remote"])
 	}
+	// Feature edits made on a reach b's index (and tile cache) too.
+	feature := func(lon float64) string {
+		return fmt.Sprintf(`{"type":"Feature","geometry":{"type":"Polygon","coordinates":[[[%v,38.91],[%v,38.91],[%v,38.912],[%v,38.91]]]},"properties":{"height":30}}`, lon, lon+0.002, lon+0.002, lon)
+	}
+	waitFor := func(what string, ok func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for !ok() {
+			if time.Now().After(deadline) {
+				t.Fatalf("replica b: %s never happened", what)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	if resp, body := a.do(t, "PUT", "/api/v1/layers/buildings/features/replica-1", feature(121.60), nil); resp.StatusCode/100 != 2 {
+		t.Fatalf("PUT on a: %d %s", resp.StatusCode, body)
+	}
+	waitFor("the new building", func() bool {
+		resp, _ := b.do(t, "GET", "/api/v1/layers/buildings/features/replica-1", "", nil)
+		return resp.StatusCode == 200
+	})
+	if resp, body := a.do(t, "PUT", "/api/v1/layers/buildings/features/replica-1", feature(121.61), nil); resp.StatusCode/100 != 2 {
+		t.Fatalf("second PUT on a: %d %s", resp.StatusCode, body)
+	}
+	waitFor("the edit, with its history", func() bool {
+		_, body := b.do(t, "GET", "/api/v1/layers/buildings/features/replica-1/history", "", nil)
+		return bytes.Count(body, []byte(`"type":"Feature"`)) == 2 && bytes.Contains(body, []byte("121.61"))
+	})
+	if resp, _ := a.do(t, "DELETE", "/api/v1/layers/buildings/features/replica-1?purge=true", "", nil); resp.StatusCode != 204 {
+		t.Fatalf("purge on a: %d", resp.StatusCode)
+	}
+	waitFor("the purge", func() bool {
+		resp, _ := b.do(t, "GET", "/api/v1/layers/buildings/features/replica-1/history", "", nil)
+		return resp.StatusCode == 404
+	})
 	ws.Close()
 	a.stop(t)
 	b.stop(t)

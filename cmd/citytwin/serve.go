@@ -128,6 +128,12 @@ func runServe(args []string, e env) error {
 		return err
 	}
 
+	if pg, ok := store.(*pgstore.Store); ok {
+		// Replicas: follow the other servers' feature writes.
+		if err := followFeatures(ctx, kernel, pg, log); err != nil {
+			return err
+		}
+	}
 	lv, err := openLive(ctx, &sf, store, liveOptions{retention: *history, flush: *wsFlush, canUpdate: policy.CanUpdate}, log)
 	if err != nil {
 		return err
