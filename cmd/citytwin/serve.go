@@ -121,6 +121,14 @@ func runServe(args []string, e env) error {
 			return err
 		}
 	}
+	// Replicas: follow the other servers' feature writes, from before the
+	// kernel loads so that nothing written meanwhile is missed.
+	var follower *featureFollower
+	if pg, ok := store.(*pgstore.Store); ok {
+		if follower, err = startFollowing(ctx, pg, log); err != nil {
+			return err
+		}
+	}
 	kernel, err := spatial.NewKernel(ctx, store, func(layer string, n int, took time.Duration) {
 		log.Info("layer loaded", "layer", layer, "features", n, "took", took.Round(time.Millisecond))
 	})
@@ -128,11 +136,8 @@ func runServe(args []string, e env) error {
 		return err
 	}
 
-	if pg, ok := store.(*pgstore.Store); ok {
-		// Replicas: follow the other servers' feature writes.
-		if err := followFeatures(ctx, kernel, pg, log); err != nil {
-			return err
-		}
+	if follower != nil {
+		follower.attach(kernel)
 	}
 	lv, err := openLive(ctx, &sf, store, liveOptions{retention: *history, flush: *wsFlush, canUpdate: policy.CanUpdate}, log)
 	if err != nil {
