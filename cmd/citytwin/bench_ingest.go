@@ -34,16 +34,16 @@ import (
 
 // ingestBenchOptions size `citytwin bench ingest`.
 type ingestBenchOptions struct {
-	objects     int             // live objects
-	updates     int             // updates sent in each throughput phase
-	batch       int             // updates per HTTP/websocket batch
-	conns       int             // concurrent ingest connections
-	subscribers int             // websocket subscribers in the latency phase
-	rate        int             // updates per second in the latency phase
-	duration    time.Duration   // length of the latency phase
-	memObjects  []int           // object counts for the memory figure
-	flushes     []time.Duration // websocket flush intervals of the latency runs
-	tile38      string          // a running Tile38 to ingest the same updates into (host:port)
+	objects     int           // live objects
+	updates     int           // updates sent in each throughput phase
+	batch       int           // updates per HTTP/websocket batch
+	conns       int           // concurrent ingest connections
+	subscribers int           // websocket subscribers in the latency phase
+	rate        int           // updates per second in the latency phase
+	duration    time.Duration // length of the latency phase
+	memObjects  []int         // object counts for the memory figure
+	flushes     []conflation  // websocket conflation of the latency runs
+	tile38      string        // a running Tile38 to ingest the same updates into (host:port)
 }
 
 func ingestBenchFlags(fs *flag.FlagSet) func() ingestBenchOptions {
@@ -57,12 +57,21 @@ func ingestBenchFlags(fs *flag.FlagSet) func() ingestBenchOptions {
 	fs.DurationVar(&o.duration, "latency-duration", 10*time.Second, "bench ingest: length of the latency phase")
 	mem := fs.String("mem-objects", "100000,1000000", "bench ingest: object counts for the memory-per-object figure")
 	fs.StringVar(&o.tile38, "tile38", "", "bench ingest: also SET the same updates into a running Tile38 server at host:port (RESP, pipelined), for comparison")
-	flushes := fs.String("flush", "100ms,10ms", "bench ingest: websocket flush intervals of the latency runs (100ms is the server's default)")
+	flushes := fs.String("flush", "100ms,10ms,10ms/100ms", "bench ingest: websocket conflation of the latency runs: a flush interval (100ms is the server's default), or FLUSH/OBJECT for per-object conflation (serve --ws-flush FLUSH --ws-object-interval OBJECT)")
 	return func() ingestBenchOptions {
 		for _, s := range strings.Split(*flushes, ",") {
-			if d, err := time.ParseDuration(strings.TrimSpace(s)); err == nil && d > 0 {
-				o.flushes = append(o.flushes, d)
+			flush, object, _ := strings.Cut(strings.TrimSpace(s), "/")
+			var c conflation
+			var err error
+			if c.flush, err = time.ParseDuration(flush); err != nil || c.flush <= 0 {
+				continue
 			}
+			if object != "" {
+				if c.object, err = time.ParseDuration(object); err != nil {
+					continue
+				}
+			}
+			o.flushes = append(o.flushes, c)
 		}
 		for _, s := range strings.Split(*mem, ",") {
 			if n, err := strconv.Atoi(strings.TrimSpace(s)); err == nil && n > 0 {
@@ -71,6 +80,18 @@ func ingestBenchFlags(fs *flag.FlagSet) func() ingestBenchOptions {
 		}
 		return o
 	}
+}
+
+// conflation is a hub setting of a latency run.
+type conflation struct {
+	flush, object time.Duration
+}
+
+func (c conflation) String() string {
+	if c.object > 0 {
+		return fmt.Sprintf("messages every %v, each object at most every %v", c.flush, c.object)
+	}
+	return fmt.Sprintf("flush every %v", c.flush)
 }
 
 // benchArea is where the benchmark's objects move: central Dalian.
@@ -150,7 +171,7 @@ type benchServer struct {
 	dir  string
 }
 
-func startBenchServer(flush time.Duration) (*benchServer, error) {
+func startBenchServer(c conflation) (*benchServer, error) {
 	dir, err := os.MkdirTemp("", "citytwin-bench-ingest")
 	if err != nil {
 		return nil, err
@@ -163,7 +184,7 @@ func startBenchServer(flush time.Duration) (*benchServer, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := hub.New(tw, hub.Options{FlushInterval: flush})
+	h := hub.New(tw, hub.Options{FlushInterval: c.flush, ObjectInterval: c.object})
 	mux := http.NewServeMux()
 	liveapi.New(tw).Register(mux)
 	mux.Handle("GET /ws", h)
@@ -221,7 +242,7 @@ func benchIngest(e env, o ingestBenchOptions) error {
 		return err
 	}
 
-	srv, err := startBenchServer(0)
+	srv, err := startBenchServer(conflation{})
 	if err != nil {
 		return fmt.Errorf("bench ingest: %w", err)
 	}
@@ -288,7 +309,7 @@ func benchIngest(e env, o ingestBenchOptions) error {
 	srv.close()
 	var lats []*latencyResult
 	for _, flush := range o.flushes {
-		fmt.Fprintf(e.stderr, "bench ingest: latency phase: %d subscribers, %d updates/s for %v, flush every %v…\n", o.subscribers, o.rate, o.duration, flush)
+		fmt.Fprintf(e.stderr, "bench ingest: latency phase: %d subscribers, %d updates/s for %v, %v…\n", o.subscribers, o.rate, o.duration, flush)
 		srv, err := startBenchServer(flush)
 		if err != nil {
 			return fmt.Errorf("bench ingest: %w", err)
@@ -313,7 +334,7 @@ func benchIngest(e env, o ingestBenchOptions) error {
 	}
 	tw.Flush()
 	for _, lat := range lats {
-		fmt.Fprintf(tw, "\nlatency ingest → subscriber (%d subscribers, %d objects, %d updates/s offered, flush every %v)\tvalue\n", o.subscribers, o.objects, o.rate, lat.flush)
+		fmt.Fprintf(tw, "\nlatency ingest → subscriber (%d subscribers, %d objects, %d updates/s offered, %v)\tvalue\n", o.subscribers, o.objects, o.rate, lat.flush)
 		fmt.Fprintf(tw, "updates sent / applied\t%d / %d\n", lat.sent, lat.applied)
 		fmt.Fprintf(tw, "object states delivered (after conflation) / messages\t%d / %d\n", lat.delivered, lat.messages)
 		fmt.Fprintf(tw, "p50 / p99 / max\t%v / %v / %v\n", lat.pct(0.50), lat.pct(0.99), lat.pct(1))
@@ -456,7 +477,7 @@ func parallel(bodies [][]byte, n int, fn func([]byte) (int, error)) (float64, er
 
 // latencyResult gathers the latency phase's figures.
 type latencyResult struct {
-	flush                              time.Duration
+	flush                              conflation
 	sent, applied, delivered, messages int64
 	samples                            []time.Duration
 }

@@ -48,7 +48,9 @@ type liveTwin struct {
 type liveOptions struct {
 	retention time.Duration // history kept
 	flush     time.Duration // websocket flush interval
-	canUpdate func(*http.Request) bool
+	// objectInterval turns on per-object conflation (hub.Options).
+	objectInterval time.Duration
+	canUpdate      func(*http.Request) bool
 }
 
 // openLive opens the live twin's log beside the store and loads the
@@ -85,7 +87,7 @@ func openLive(ctx context.Context, sf *storeFlags, store spatial.Store, opt live
 	}
 	log.Info("live objects loaded", "objects", t.Stats().Objects, "took", time.Since(start).Round(time.Millisecond))
 	lt := &liveTwin{twin: t, log: lg, api: liveapi.New(t), done: make(chan struct{}), saver: saver}
-	lt.hub = hub.New(t, hub.Options{Logger: log, FlushInterval: opt.flush, CanUpdate: opt.canUpdate})
+	lt.hub = hub.New(t, hub.Options{Logger: log, FlushInterval: opt.flush, ObjectInterval: opt.objectInterval, CanUpdate: opt.canUpdate})
 	lt.fences = fence.New(finder{t})
 	if err := lt.fences.Load(ctx, saver); err != nil {
 		log.Warn("some stored fences could not be loaded", "err", err)

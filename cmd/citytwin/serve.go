@@ -82,6 +82,7 @@ func runServe(args []string, e env) error {
 	mqttURL := fs.String("mqtt", "", "MQTT broker to take object updates from (tcp://host:1883; topics citytwin/objects/{layer}/{id})")
 	mqttClient := fs.String("mqtt-client-id", "", "MQTT client id, stable across restarts so the broker keeps the session (default citytwin-<hostname>)")
 	wsFlush := fs.Duration("ws-flush", 100*time.Millisecond, "shortest time between two state messages of a websocket subscription (100ms: at most 10 a second)")
+	wsObject := fs.Duration("ws-object-interval", 0, "per-object conflation: each object's state at most once per this interval, messages every --ws-flush (e.g. --ws-flush 10ms --ws-object-interval 100ms); 0: per subscription")
 	history := fs.Duration("history", 7*24*time.Hour, "how long live objects' history is kept (each object's newest state is always kept)")
 	adminToken := fs.String("admin-token", os.Getenv("CITYTWIN_ADMIN_TOKEN"), "a bearer token with the admin role (default $CITYTWIN_ADMIN_TOKEN)")
 	tokenFile := fs.String("tokens", "", "file of bearer tokens with roles (viewer, officer, analyst, device, admin; see internal/auth); without it and --admin-token every request is allowed")
@@ -139,7 +140,7 @@ func runServe(args []string, e env) error {
 	if follower != nil {
 		follower.attach(kernel)
 	}
-	lv, err := openLive(ctx, &sf, store, liveOptions{retention: *history, flush: *wsFlush, canUpdate: policy.CanUpdate}, log)
+	lv, err := openLive(ctx, &sf, store, liveOptions{retention: *history, flush: *wsFlush, objectInterval: *wsObject, canUpdate: policy.CanUpdate}, log)
 	if err != nil {
 		return err
 	}

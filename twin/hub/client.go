@@ -262,7 +262,13 @@ func (c *client) writeLoop() {
 	defer ping.Stop()
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
-	armed := false
+	var due time.Time // when the timer fires (zero: not armed)
+	schedule := func(at time.Time) {
+		if due.IsZero() || at.Before(due) {
+			due = at
+			timer.Reset(time.Until(at))
+		}
+	}
 	var last time.Time
 	var buf []byte
 	for {
@@ -275,7 +281,7 @@ func (c *client) writeLoop() {
 			}
 			continue
 		case <-timer.C:
-			armed = false
+			due = time.Time{}
 		case <-c.wakeCh:
 		}
 		c.mu.Lock()
@@ -295,24 +301,32 @@ func (c *client) writeLoop() {
 				return
 			}
 		}
-		if armed {
-			continue
-		}
-		if wait := opt.FlushInterval - time.Since(last); wait > 0 {
-			timer.Reset(wait)
-			armed = true
+		if time.Since(last) < opt.FlushInterval {
+			schedule(last.Add(opt.FlushInterval))
 			continue
 		}
 		last = time.Now()
+		var next time.Duration // until a held-back object is due
 		for _, s := range subs {
 			p := s.take()
 			if p == nil {
 				continue
 			}
+			if opt.ObjectInterval > 0 {
+				if d := s.throttle(p, last, opt.ObjectInterval); d > 0 && (next == 0 || d < next) {
+					next = d
+				}
+				if len(p) == 0 {
+					continue
+				}
+			}
 			var ok bool
 			if buf, ok = c.flush(buf, s.id, p); !ok {
 				return
 			}
+		}
+		if next > 0 {
+			schedule(last.Add(max(next, opt.FlushInterval)))
 		}
 	}
 }

@@ -32,6 +32,15 @@ type Options struct {
 	// FlushInterval is the shortest time between two state messages of a
 	// subscription (default 100 ms: at most 10 per second).
 	FlushInterval time.Duration
+	// ObjectInterval, when set, makes conflation per object instead of per
+	// subscription: each object's state goes to a subscription at most
+	// once per ObjectInterval, and state messages may go every
+	// FlushInterval (set that low, e.g. 10 ms). Objects that change less
+	// often than ObjectInterval then reach subscribers without waiting for
+	// a window; chatty ones are still held to one state per interval.
+	// Zero (the default): at most one state message per FlushInterval per
+	// subscription, as ARCHITECTURE's contract reads.
+	ObjectInterval time.Duration
 	// MaxPending is the most objects a client may have waiting, all its
 	// subscriptions together, before it is closed as too far behind
 	// (default 200,000).

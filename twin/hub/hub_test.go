@@ -394,3 +394,85 @@ func TestBacklogIsPerClient(t *testing.T) {
 		return
 	}
 }
+
+// TestPerObjectConflation: with ObjectInterval, an object that changes
+// rarely reaches the subscriber at once, while a chatty one is held to one
+// state per interval, and its last state still arrives.
+func TestPerObjectConflation(t *testing.T) {
+	const every = 100 * time.Millisecond
+	f := newFixture(t, Options{FlushInterval: 5 * time.Millisecond, ObjectInterval: every})
+	c := f.dial(t)
+	c.send(`{"op":"subscribe","id":"s","bbox":[121,38,122,39]}`)
+	c.next("subscribed")
+	type arrival struct {
+		id  string
+		lon float64
+		at  time.Time
+	}
+	got := make(chan []arrival)
+	const fastN = 100
+	go func() {
+		var all []arrival
+		deadline := time.Now().Add(5 * time.Second)
+		for time.Now().Before(deadline) {
+			m, err := c.read(time.Until(deadline))
+			if err != nil {
+				break
+			}
+			for _, raw := range m.Objects {
+				var o struct {
+					ID  string  `json:"id"`
+					Lon float64 `json:"lon"`
+				}
+				_ = json.Unmarshal(raw, &o)
+				all = append(all, arrival{o.ID, o.Lon, m.at})
+				if o.ID == "fast" && o.Lon == 121+float64(fastN)/1000 {
+					deadline = time.Now().Add(300 * time.Millisecond) // a little more for "slow"
+				}
+			}
+		}
+		got <- all
+	}()
+	start := time.Now()
+	sent := map[float64]time.Time{}
+	for i := 1; i <= fastN; i++ {
+		f.ingest(t, obj("fast", "v", 121+float64(i)/1000, 38.9, t0.Add(time.Duration(i)*time.Millisecond)))
+		if i%25 == 0 {
+			lon := 121.5 + float64(i)/1000
+			sent[lon] = time.Now()
+			f.ingest(t, obj("slow", "v", lon, 38.9, t0.Add(time.Duration(i)*time.Millisecond)))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	all := <-got
+	took := time.Since(start)
+	fast, slow := 0, 0
+	var lastFast float64
+	var prevFast time.Time
+	for _, a := range all {
+		switch a.id {
+		case "fast":
+			fast++
+			lastFast = a.lon
+			if !prevFast.IsZero() && a.at.Sub(prevFast) < every*8/10 {
+				t.Errorf("fast sent twice within %v", a.at.Sub(prevFast))
+			}
+			prevFast = a.at
+		case "slow":
+			slow++
+			if d := a.at.Sub(sent[a.lon]); d > 50*time.Millisecond {
+				t.Errorf("slow object's state took %v to arrive", d)
+			}
+		}
+	}
+	if lastFast != 121+float64(fastN)/1000 {
+		t.Errorf("fast's last state %v never arrived", 121+float64(fastN)/1000)
+	}
+	if max := int(took/every) + 2; fast > max {
+		t.Errorf("fast arrived %d times in %v, more than once per %v", fast, took, every)
+	}
+	if slow != 4 {
+		t.Errorf("slow arrived %d times, want 4", slow)
+	}
+	t.Logf("%v: fast %d arrivals, slow %d", took, fast, slow)
+}

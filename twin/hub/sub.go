@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"citytwin/gridcode"
 	"citytwin/twin/live"
@@ -69,6 +70,8 @@ type sub struct {
 
 	mu      sync.Mutex
 	pending map[string]pendingEntry // conflated: latest per object
+	sent    map[string]time.Time    // per-object conflation: when each was last sent
+	pruned  time.Time               // when sent was last pruned
 }
 
 // pendingEntry is an object's latest state for a subscription, or its
@@ -110,6 +113,46 @@ func (s *sub) take() map[string]pendingEntry {
 	s.pending = make(map[string]pendingEntry, len(p)/2)
 	s.client.pending.Add(-int64(len(p)))
 	return p
+}
+
+// throttle applies per-object conflation (Options.ObjectInterval) to a
+// taken batch at time now: objects sent less than every ago go back to
+// pending (unless a newer state is already there) and leave p; the others
+// are stamped as sent. It returns how long until the earliest held-back
+// object is due (0: none held).
+func (s *sub) throttle(p map[string]pendingEntry, now time.Time, every time.Duration) (next time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.sent == nil {
+		s.sent = map[string]time.Time{}
+	}
+	for id, e := range p {
+		if e.left {
+			delete(s.sent, id)
+			continue
+		}
+		if last, ok := s.sent[id]; ok && now.Sub(last) < every {
+			delete(p, id)
+			if _, newer := s.pending[id]; !newer {
+				s.pending[id] = e
+				s.client.pending.Add(1)
+			}
+			if wait := every - now.Sub(last); next == 0 || wait < next {
+				next = wait
+			}
+			continue
+		}
+		s.sent[id] = now
+	}
+	if now.Sub(s.pruned) > 10*every {
+		for id, t := range s.sent {
+			if now.Sub(t) >= every {
+				delete(s.sent, id)
+			}
+		}
+		s.pruned = now
+	}
+	return next
 }
 
 // wantsEvent reports whether an event type and fence id are for this
