@@ -3,9 +3,11 @@
 // stand in in a bottom sheet. Without a GPS fix (no permission, no device,
 // or a position outside the city) it falls back to a demo position in the
 // sample district. ?lat=&lon= pins a position; ?demo=1 skips the GPS.
+// Sharing the officer's position and showing colleagues: officer-live.js.
 import { AttributionControl, Map as MapLibreMap } from 'maplibre-gl';
 import { API, emptyFC, fmt, getJSON } from './lib/common.js';
 import { mountHooks, notifyHooks, registerHook } from './lib/hooks.js';
+import { startLive, watchDevice } from './officer-live.js';
 import './officer.css';
 
 const $ = (id) => document.getElementById(id);
@@ -141,7 +143,7 @@ async function showGrid(g) {
 function startGPS() {
   if (!('geolocation' in navigator)) { fallback('No location on this device'); return; }
   const timer = setTimeout(() => fallback('No GPS fix yet'), GPS_WAIT_MS);
-  navigator.geolocation.watchPosition((pos) => {
+  watchDevice((pos) => {
     const p = { lng: pos.coords.longitude, lat: pos.coords.latitude, accuracy: pos.coords.accuracy };
     if (!inCity(p)) { clearTimeout(timer); fallback('Outside the city'); return; }
     clearTimeout(timer);
@@ -152,11 +154,12 @@ function startGPS() {
   }, (err) => {
     clearTimeout(timer);
     fallback(err.code === err.PERMISSION_DENIED ? 'Location denied' : 'No GPS fix');
-  }, { enableHighAccuracy: true, maximumAge: 15000, timeout: 20000 });
+  });
 }
 
 map.on('load', async () => {
   addOverlays();
+  startLive({ map, ct });
   try { cityBounds = (await getJSON(`${API}/layers/grids`)).bounds; } catch { /* then any position counts */ }
   if (pinned || params.get('demo') === '1') fallback(pinned ? 'Pinned' : 'Demo');
   else startGPS();
