@@ -57,7 +57,7 @@ func ingestBenchFlags(fs *flag.FlagSet) func() ingestBenchOptions {
 	fs.DurationVar(&o.duration, "latency-duration", 10*time.Second, "bench ingest: length of the latency phase")
 	mem := fs.String("mem-objects", "100000,1000000", "bench ingest: object counts for the memory-per-object figure")
 	fs.StringVar(&o.tile38, "tile38", "", "bench ingest: also SET the same updates into a running Tile38 server at host:port (RESP, pipelined), for comparison")
-	flushes := fs.String("flush", "100ms,10ms,10ms/100ms", "bench ingest: websocket conflation of the latency runs: a flush interval (100ms is the server's default), or FLUSH/OBJECT for per-object conflation (serve --ws-flush FLUSH --ws-object-interval OBJECT)")
+	flushes := fs.String("flush", "25ms/100ms,100ms,10ms", "bench ingest: websocket conflation of the latency runs: FLUSH/OBJECT for per-object conflation (serve --ws-flush FLUSH --ws-object-interval OBJECT; 25ms/100ms is serve's default), or FLUSH alone for one message per FLUSH per subscription")
 	return func() ingestBenchOptions {
 		for _, s := range strings.Split(*flushes, ",") {
 			flush, object, _ := strings.Cut(strings.TrimSpace(s), "/")
