@@ -125,3 +125,26 @@ func TestPolicy(t *testing.T) {
 		}
 	}
 }
+
+func FuzzTokenLine(f *testing.F) {
+	f.Add("admin-secret-0123456 admin ops")
+	f.Add("sha256:" + strings.Repeat("ab", 32) + " device gw")
+	f.Add("officer-secret-012345 officer wang G001310322-230230,G001310322-230231 # c")
+	f.Fuzz(func(t *testing.T, line string) {
+		tok := NewTokens()
+		if err := tok.parseLine(line); err != nil {
+			if tok.Len() != 0 {
+				t.Fatalf("a refused line %q added a token", line)
+			}
+			return
+		}
+		if tok.Len() > 1 {
+			t.Fatalf("one line added %d tokens", tok.Len())
+		}
+		for _, p := range tok.byHash {
+			if !roles[p.Role] || p.Role == Officer && len(p.Grids) == 0 {
+				t.Fatalf("line %q gave %+v", line, p)
+			}
+		}
+	})
+}
