@@ -41,7 +41,7 @@ type liveTwin struct {
 	mqtt     *mqttin.Client // nil without --mqtt
 	cancel   context.CancelFunc
 	done     chan struct{}  // closed when the pruner has stopped
-	follows  sync.WaitGroup // the replica follower
+	follows  sync.WaitGroup // the replica follower and the expirer
 }
 
 // liveOptions are the serve flags of the live twin.
@@ -50,6 +50,7 @@ type liveOptions struct {
 	flush     time.Duration // websocket flush interval
 	// objectInterval turns on per-object conflation (hub.Options).
 	objectInterval time.Duration
+	ttl            time.Duration // live objects silent longer are removed (0: never)
 	canUpdate      func(*http.Request) bool
 }
 
@@ -97,6 +98,13 @@ func openLive(ctx context.Context, sf *storeFlags, store spatial.Store, opt live
 	bg, cancel := context.WithCancel(context.Background())
 	lt.cancel = cancel
 	go lt.prune(bg, opt.retention, log)
+	if opt.ttl > 0 {
+		lt.follows.Add(1)
+		go func() {
+			defer lt.follows.Done()
+			lt.expire(bg, opt.ttl, log)
+		}()
+	}
 	// Replicas sharing the database: apply the others' updates, and keep
 	// the same fences.
 	if f, ok := lg.(live.Follower); ok {
@@ -148,6 +156,27 @@ func (lt *liveTwin) prune(ctx context.Context, retention time.Duration, log *slo
 			continue
 		}
 		log.Info("pruned live history", "objects", n, "before", time.Now().Add(-retention).Format(time.RFC3339))
+	}
+}
+
+// expire removes live objects silent for longer than ttl, checking every
+// tenth of ttl (at least every 10 s).
+func (lt *liveTwin) expire(ctx context.Context, ttl time.Duration, log *slog.Logger) {
+	tick := time.NewTicker(min(max(ttl/10, time.Second), 10*time.Second))
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		n, err := lt.twin.Expire(ctx, time.Now().Add(-ttl))
+		switch {
+		case err != nil && ctx.Err() == nil:
+			log.Warn("expiring silent live objects failed", "err", err)
+		case n > 0:
+			log.Info("expired silent live objects", "objects", n, "silent_for", ttl)
+		}
 	}
 }
 

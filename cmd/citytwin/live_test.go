@@ -451,3 +451,35 @@ func TestAuthRoles(t *testing.T) {
 	}
 	s.stop(t)
 }
+
+// TestLiveTTL: with --live-ttl, an object that stops reporting leaves the
+// live twin (and its subscribers), and its history says when.
+func TestLiveTTL(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the server binary")
+	}
+	s := startServer(t, buildBinary(t), "--data", t.TempDir(), "--live-ttl", "2s")
+	s.post(t, "["+liveObj("parked", 121.6, 38.9, time.Now(), "")+"]")
+	s.get(t, "/api/v1/objects/parked", 200, nil)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, _ := s.do(t, "GET", "/api/v1/objects/parked", "", nil)
+		if resp.StatusCode == 404 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("a silent object was never expired")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	var h struct {
+		Properties struct {
+			Gone []string `json:"gone"`
+		} `json:"properties"`
+	}
+	s.get(t, "/api/v1/objects/parked/history", 200, &h)
+	if len(h.Properties.Gone) != 1 {
+		t.Errorf("history of an expired object: %+v", h)
+	}
+	s.stop(t)
+}

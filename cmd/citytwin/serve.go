@@ -83,6 +83,7 @@ func runServe(args []string, e env) error {
 	mqttClient := fs.String("mqtt-client-id", "", "MQTT client id, stable across restarts so the broker keeps the session (default citytwin-<hostname>)")
 	wsFlush := fs.Duration("ws-flush", 25*time.Millisecond, "shortest time between two state messages of a websocket subscription")
 	wsObject := fs.Duration("ws-object-interval", 100*time.Millisecond, "each object's state goes to a subscription at most once per this interval (10 a second); 0: conflate per subscription only (one message per --ws-flush, e.g. --ws-flush 100ms --ws-object-interval 0)")
+	liveTTL := fs.Duration("live-ttl", 0, "remove live objects that report nothing for this long (a tombstone in their history; 0: keep them)")
 	history := fs.Duration("history", 7*24*time.Hour, "how long live objects' history is kept (each object's newest state is always kept)")
 	adminToken := fs.String("admin-token", os.Getenv("CITYTWIN_ADMIN_TOKEN"), "a bearer token with the admin role (default $CITYTWIN_ADMIN_TOKEN)")
 	tokenFile := fs.String("tokens", "", "file of bearer tokens with roles (viewer, officer, analyst, device, admin; see internal/auth); without it and --admin-token every request is allowed")
@@ -140,7 +141,7 @@ func runServe(args []string, e env) error {
 	if follower != nil {
 		follower.attach(kernel)
 	}
-	lv, err := openLive(ctx, &sf, store, liveOptions{retention: *history, flush: *wsFlush, objectInterval: *wsObject, canUpdate: policy.CanUpdate}, log)
+	lv, err := openLive(ctx, &sf, store, liveOptions{retention: *history, flush: *wsFlush, objectInterval: *wsObject, ttl: *liveTTL, canUpdate: policy.CanUpdate}, log)
 	if err != nil {
 		return err
 	}

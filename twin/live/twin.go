@@ -204,6 +204,36 @@ func (t *Twin) Remove(ctx context.Context, id string) error {
 	return nil
 }
 
+// Expire removes the objects whose last update was received before the
+// given time (silent ones: a vehicle switched off, a phone gone offline)
+// and returns how many. Each gets a tombstone dated a microsecond after its
+// last source time, so that any real update still on its way wins over the
+// expiry; subscribers see the objects leave.
+func (t *Twin) Expire(ctx context.Context, before time.Time) (int, error) {
+	cut := before.UnixMicro()
+	now := t.clock().UnixMicro()
+	var tombs []*Object
+	t.mu.RLock()
+	for _, o := range t.slots {
+		if o != nil && o.Recv < cut {
+			tomb := *o
+			tomb.Time, tomb.Recv, tomb.Gone, tomb.State = o.Time+1, now, true, nil
+			tombs = append(tombs, &tomb)
+		}
+	}
+	t.mu.RUnlock()
+	total := len(tombs)
+	for len(tombs) > 0 {
+		n := min(len(tombs), MaxBatch)
+		if err := t.log.Append(ctx, tombs[:n]); err != nil {
+			return 0, fmt.Errorf("live: persist expiry: %w", err)
+		}
+		t.apply(tombs[:n], false)
+		tombs = tombs[n:]
+	}
+	return total, nil
+}
+
 // apply makes the newer updates current and calls the hooks.
 func (t *Twin) apply(objs []*Object, remote bool) int {
 	changes := make([]Change, 0, len(objs))

@@ -279,3 +279,43 @@ func sortStrings(s []string) {
 		}
 	}
 }
+
+func TestExpire(t *testing.T) {
+	dir := t.TempDir()
+	clk := &clock{t: base.Add(time.Hour)}
+	tw, lg := open(t, dir, clk)
+	ingest(t, tw, upd{"old", "v", 121.6, 38.9, 1, `{"k":1}`})
+	clk.mu.Lock()
+	clk.t = clk.t.Add(10 * time.Minute)
+	clk.mu.Unlock()
+	ingest(t, tw, upd{"fresh", "v", 121.6, 38.9, 2, ""})
+	var changes []live.Change
+	tw.OnChange(func(cs []live.Change) { changes = append(changes, cs...) })
+	n, err := tw.Expire(context.Background(), clk.now().Add(-5*time.Minute))
+	if err != nil || n != 1 {
+		t.Fatalf("expired %d, %v; want 1", n, err)
+	}
+	if _, err := tw.Get("old"); err == nil {
+		t.Error("old is still live")
+	}
+	if _, err := tw.Get("fresh"); err != nil {
+		t.Error("fresh expired")
+	}
+	if len(changes) != 1 || !changes[0].Cur.Gone || changes[0].Prev.ID != "old" {
+		t.Errorf("changes %+v", changes)
+	}
+	// A real update newer than the last one before the expiry still wins.
+	if res := ingest(t, tw, upd{"old", "v", 121.7, 38.9, 3, ""}); res.Applied != 1 {
+		t.Errorf("an update after the expiry was not applied: %+v", res)
+	}
+	// Expired objects stay expired across a restart.
+	if _, err := tw.Expire(context.Background(), clk.now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	lg.Close()
+	tw, lg = open(t, dir, clk)
+	defer lg.Close()
+	if s := tw.Stats(); s.Objects != 0 {
+		t.Errorf("%d objects live after expiring all and restarting", s.Objects)
+	}
+}
