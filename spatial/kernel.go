@@ -1,6 +1,7 @@
 package spatial
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"sync"
@@ -195,6 +196,19 @@ func (k *Kernel) Put(ctx context.Context, features []*Feature) ([]Change, error)
 		pastAt[pk] = len(past)
 		past = append(past, f)
 	}
+	// A feature equal to its current version (same content, no new
+	// validity) is not written again: re-running an import adds no history
+	// and makes no change.
+	kept := own[:0]
+	for _, f := range own {
+		if !k.unchanged(f) {
+			kept = append(kept, f)
+		}
+	}
+	own = kept
+	if len(own) == 0 {
+		return nil, nil
+	}
 	changes := make([]Change, len(own))
 	prev := k.version
 	fail := func(err error) ([]Change, error) {
@@ -264,6 +278,21 @@ func (k *Kernel) Put(ctx context.Context, features []*Feature) ([]Change, error)
 	k.index.ApplyVersions(Versions{Current: own, Past: past})
 	k.commit(changes)
 	return changes, nil
+}
+
+// unchanged reports whether f (prepared) would write nothing new over its
+// current version: the same stored record but for the version, and a
+// ValidFrom that is zero or the current one's.
+func (k *Kernel) unchanged(f *Feature) bool {
+	cur, _ := k.index.currentAndLast(f.Layer, f.ID)
+	if cur == nil || !f.ValidTo.Equal(cur.ValidTo) || !f.ValidFrom.IsZero() && !f.ValidFrom.Equal(cur.ValidFrom) {
+		return false
+	}
+	g := *f
+	g.Version, g.ValidFrom = cur.Version, cur.ValidFrom
+	a, err1 := MarshalFeature(&g)
+	b, err2 := MarshalFeature(cur)
+	return err1 == nil && err2 == nil && bytes.Equal(a, b)
 }
 
 // pastKey names one past version.

@@ -94,3 +94,35 @@ func TestRefreshAndResync(t *testing.T) {
 		t.Error("g survived its purge on b")
 	}
 }
+
+// TestPutUnchangedAddsNoHistory: writing a feature exactly as it is (a
+// re-run import) makes no change and no past version.
+func TestPutUnchangedAddsNoHistory(t *testing.T) {
+	store, err := pebblestore.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	ctx := context.Background()
+	k, err := spatial.NewKernel(ctx, store, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := func(h float64) *spatial.Feature {
+		return &spatial.Feature{Layer: "b", ID: "1", Height: h, Properties: map[string]any{"use": "office", "floors_above": 3},
+			Geometry: orb.Polygon{{{121, 38}, {121.01, 38}, {121.01, 38.01}, {121, 38}}}}
+	}
+	if _, err := k.Put(ctx, []*spatial.Feature{f(10)}); err != nil {
+		t.Fatal(err)
+	}
+	changes, err := k.Put(ctx, []*spatial.Feature{f(10)})
+	if err != nil || len(changes) != 0 {
+		t.Fatalf("unchanged put: %v changes, %v", changes, err)
+	}
+	if n := len(k.Index().Versions("b", "1")); n != 1 {
+		t.Errorf("%d versions after an unchanged put, want 1", n)
+	}
+	if changes, _ := k.Put(ctx, []*spatial.Feature{f(12)}); len(changes) != 1 || len(k.Index().Versions("b", "1")) != 2 {
+		t.Errorf("a real edit: %v changes, %d versions", changes, len(k.Index().Versions("b", "1")))
+	}
+}

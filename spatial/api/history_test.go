@@ -51,6 +51,7 @@ func TestFeatureHistoryOverHTTP(t *testing.T) {
 	const path = "/api/v1/layers/b/features/x"
 	do("PUT", path, point(121.6), 201)
 	do("PUT", path, point(121.7), 200)
+	do("PUT", path, point(121.7), 200) // unchanged: no new version
 	h := do("GET", path+"/history", "", 200)
 	vs := h["features"].([]any)
 	if len(vs) != 2 {

@@ -108,7 +108,7 @@ func (a *API) putFeature(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	status := http.StatusOK
-	if changes[0].Kind == spatial.Insert {
+	if len(changes) > 0 && changes[0].Kind == spatial.Insert { // none: it was unchanged
 		status = http.StatusCreated
 	}
 	stored, _ := a.kernel.Index().Get(f.Layer, f.ID)
