@@ -51,6 +51,7 @@ type liveOptions struct {
 	// objectInterval turns on per-object conflation (hub.Options).
 	objectInterval time.Duration
 	ttl            time.Duration // live objects silent longer are removed (0: never)
+	checkOrigin    func(*http.Request) bool
 	canUpdate      func(*http.Request) bool
 }
 
@@ -88,7 +89,7 @@ func openLive(ctx context.Context, sf *storeFlags, store spatial.Store, opt live
 	}
 	log.Info("live objects loaded", "objects", t.Stats().Objects, "took", time.Since(start).Round(time.Millisecond))
 	lt := &liveTwin{twin: t, log: lg, api: liveapi.New(t), done: make(chan struct{}), saver: saver}
-	lt.hub = hub.New(t, hub.Options{Logger: log, FlushInterval: opt.flush, ObjectInterval: opt.objectInterval, CanUpdate: opt.canUpdate})
+	lt.hub = hub.New(t, hub.Options{Logger: log, FlushInterval: opt.flush, ObjectInterval: opt.objectInterval, CanUpdate: opt.canUpdate, CheckOrigin: opt.checkOrigin})
 	lt.fences = fence.New(finder{t})
 	if err := lt.fences.Load(ctx, saver); err != nil {
 		log.Warn("some stored fences could not be loaded", "err", err)

@@ -483,3 +483,27 @@ func TestLiveTTL(t *testing.T) {
 	}
 	s.stop(t)
 }
+
+// TestCORS: with --cors, another origin's page may call the API and open
+// the websocket; others may not open the websocket.
+func TestCORS(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the server binary")
+	}
+	s := startServer(t, buildBinary(t), "--data", t.TempDir(), "--cors", "https://ops.example")
+	resp, _ := s.do(t, "OPTIONS", "/api/v1/objects", "", map[string]string{"Origin": "https://ops.example", "Access-Control-Request-Method": "POST"})
+	if resp.StatusCode != 204 || resp.Header.Get("Access-Control-Allow-Origin") != "https://ops.example" {
+		t.Errorf("preflight: %d %v", resp.StatusCode, resp.Header)
+	}
+	wsURL := "ws" + strings.TrimPrefix(s.base, "http") + "/ws"
+	for origin, ok := range map[string]bool{"https://ops.example": true, "https://evil.example": false} {
+		c, _, err := websocket.DefaultDialer.Dial(wsURL, http.Header{"Origin": {origin}})
+		if (err == nil) != ok {
+			t.Errorf("websocket from %s: %v, want allowed=%v", origin, err, ok)
+		}
+		if c != nil {
+			c.Close()
+		}
+	}
+	s.stop(t)
+}

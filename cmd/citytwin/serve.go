@@ -8,8 +8,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -87,6 +89,7 @@ func runServe(args []string, e env) error {
 	history := fs.Duration("history", 7*24*time.Hour, "how long live objects' history is kept (each object's newest state is always kept)")
 	adminToken := fs.String("admin-token", os.Getenv("CITYTWIN_ADMIN_TOKEN"), "a bearer token with the admin role (default $CITYTWIN_ADMIN_TOKEN)")
 	tokenFile := fs.String("tokens", "", "file of bearer tokens with roles (viewer, officer, analyst, device, admin; see internal/auth); without it and --admin-token every request is allowed")
+	cors := fs.String("cors", "", "origins whose browser applications may call the API (comma-separated scheme://host[:port], or *)")
 	privateReads := fs.Bool("private-reads", false, "reads (GET, websocket subscriptions) need a token too; the viewer pages stay public")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
@@ -141,7 +144,7 @@ func runServe(args []string, e env) error {
 	if follower != nil {
 		follower.attach(kernel)
 	}
-	lv, err := openLive(ctx, &sf, store, liveOptions{retention: *history, flush: *wsFlush, objectInterval: *wsObject, ttl: *liveTTL, canUpdate: policy.CanUpdate}, log)
+	lv, err := openLive(ctx, &sf, store, liveOptions{retention: *history, flush: *wsFlush, objectInterval: *wsObject, ttl: *liveTTL, checkOrigin: originChecker(splitList(*cors)), canUpdate: policy.CanUpdate}, log)
 	if err != nil {
 		return err
 	}
@@ -182,7 +185,7 @@ func runServe(args []string, e env) error {
 	root.Handle("GET /ws", lv.hub)
 	root.Handle("/", httpx.Wrap(mux, httpx.Limits{MaxBody: 64 << 20, Timeout: 60 * time.Second}, metrics, log))
 	srv := &http.Server{
-		Handler:           policy.Wrap(root),
+		Handler:           httpx.CORS(policy.Wrap(root), splitList(*cors)),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
@@ -207,6 +210,37 @@ func runServe(args []string, e env) error {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
+}
+
+// originChecker lets websockets be opened from the pages of the --cors
+// origins as well as from this server's own (nil: gorilla's same-host rule).
+func originChecker(origins []string) func(*http.Request) bool {
+	if len(origins) == 0 {
+		return nil
+	}
+	allowed := map[string]bool{}
+	for _, o := range origins {
+		allowed[o] = true
+	}
+	return func(r *http.Request) bool {
+		o := r.Header.Get("Origin")
+		if o == "" || allowed["*"] || allowed[o] {
+			return true
+		}
+		u, err := url.Parse(o)
+		return err == nil && strings.EqualFold(u.Host, r.Host)
+	}
+}
+
+// splitList splits a comma-separated flag, dropping empty items.
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // loadPolicy builds the authentication policy from the serve flags.

@@ -139,3 +139,39 @@ func TooLarge(err error) bool {
 	var mbe *http.MaxBytesError
 	return errors.As(err, &mbe)
 }
+
+// CORS lets browser applications served from other origins call the API:
+// with origins "*" any origin, else only those listed (scheme://host[:port]).
+// Preflight requests (OPTIONS with Access-Control-Request-Method) are
+// answered here; the Authorization header may be sent (bearer tokens).
+// With no origins the handler is returned unchanged.
+func CORS(h http.Handler, origins []string) http.Handler {
+	if len(origins) == 0 {
+		return h
+	}
+	any := false
+	allowed := map[string]bool{}
+	for _, o := range origins {
+		if o == "*" {
+			any = true
+		}
+		allowed[o] = true
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		origin := r.Header.Get("Origin")
+		if origin != "" && (any || allowed[origin]) {
+			hd := w.Header()
+			hd.Set("Access-Control-Allow-Origin", origin)
+			hd.Add("Vary", "Origin")
+			hd.Set("Access-Control-Expose-Headers", "ETag, X-Tile-Dropped")
+			if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+				hd.Set("Access-Control-Allow-Methods", "GET, HEAD, POST, PUT, DELETE, OPTIONS")
+				hd.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, If-None-Match")
+				hd.Set("Access-Control-Max-Age", "600")
+				w.WriteHeader(http.StatusNoContent)
+				return
+			}
+		}
+		h.ServeHTTP(w, r)
+	})
+}

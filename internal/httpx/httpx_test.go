@@ -75,3 +75,39 @@ func TestWrapLimitsAndMetrics(t *testing.T) {
 		t.Errorf("no request counter for POST /echo 200")
 	}
 }
+
+func TestCORS(t *testing.T) {
+	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(299) })
+	tests := []struct {
+		origins        []string
+		method, origin string
+		preflight      bool
+		status         int
+		allow          string
+	}{
+		{nil, "GET", "https://a.example", false, 299, ""},
+		{[]string{"https://a.example"}, "GET", "https://a.example", false, 299, "https://a.example"},
+		{[]string{"https://a.example"}, "GET", "https://b.example", false, 299, ""},
+		{[]string{"*"}, "GET", "https://b.example", false, 299, "https://b.example"},
+		{[]string{"*"}, "OPTIONS", "https://b.example", true, 204, "https://b.example"},
+		{[]string{"https://a.example"}, "OPTIONS", "https://b.example", true, 299, ""},
+		{[]string{"*"}, "GET", "", false, 299, ""},
+	}
+	for i, tc := range tests {
+		req := httptest.NewRequest(tc.method, "/api/v1/layers", nil)
+		if tc.origin != "" {
+			req.Header.Set("Origin", tc.origin)
+		}
+		if tc.preflight {
+			req.Header.Set("Access-Control-Request-Method", "POST")
+		}
+		rec := httptest.NewRecorder()
+		CORS(ok, tc.origins).ServeHTTP(rec, req)
+		if rec.Code != tc.status || rec.Header().Get("Access-Control-Allow-Origin") != tc.allow {
+			t.Errorf("case %d: %d %q, want %d %q", i, rec.Code, rec.Header().Get("Access-Control-Allow-Origin"), tc.status, tc.allow)
+		}
+		if tc.status == 204 && !strings.Contains(rec.Header().Get("Access-Control-Allow-Headers"), "Authorization") {
+			t.Errorf("case %d: preflight does not allow Authorization", i)
+		}
+	}
+}
