@@ -39,6 +39,7 @@ type liveTwin struct {
 	saver    fence.Saver
 	webhooks *webhook.Dispatcher
 	mqtt     *mqttin.Client // nil without --mqtt
+	logger   *slog.Logger
 	cancel   context.CancelFunc
 	done     chan struct{}  // closed when the pruner has stopped
 	follows  sync.WaitGroup // the replica follower and the expirer
@@ -88,7 +89,7 @@ func openLive(ctx context.Context, sf *storeFlags, store spatial.Store, opt live
 		return nil, errors.Join(err, lg.Close())
 	}
 	log.Info("live objects loaded", "objects", t.Stats().Objects, "took", time.Since(start).Round(time.Millisecond))
-	lt := &liveTwin{twin: t, log: lg, api: liveapi.New(t), done: make(chan struct{}), saver: saver}
+	lt := &liveTwin{twin: t, log: lg, api: liveapi.New(t), done: make(chan struct{}), saver: saver, logger: log}
 	lt.hub = hub.New(t, hub.Options{Logger: log, FlushInterval: opt.flush, ObjectInterval: opt.objectInterval, CanUpdate: opt.canUpdate, CheckOrigin: opt.checkOrigin})
 	lt.fences = fence.New(finder{t})
 	if err := lt.fences.Load(ctx, saver); err != nil {
@@ -278,6 +279,9 @@ func (lt *liveTwin) close() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = lt.webhooks.Close(ctx)
+	if err := lt.twin.SaveLatest(ctx); err != nil {
+		lt.logger.Warn("saving the live objects' start-up snapshot failed; the next start scans the history", "err", err)
+	}
 	_ = lt.log.Close()
 	if c, ok := lt.saver.(interface{ Close() error }); ok {
 		_ = c.Close()

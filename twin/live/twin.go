@@ -471,6 +471,36 @@ type Log interface {
 	Close() error
 }
 
+// LatestSaver is a Log that can keep a snapshot of every object's newest
+// state for a fast start-up (pebblelog); see Twin.SaveLatest.
+type LatestSaver interface {
+	SaveLatest(ctx context.Context, each func(yield func(*Object) bool)) error
+}
+
+// SaveLatest hands the twin's current state (and its removals, as
+// tombstones) to a log that keeps a start-up snapshot; a no-op for other
+// logs. Call it at shutdown, once nothing ingests any more.
+func (t *Twin) SaveLatest(ctx context.Context) error {
+	s, ok := t.log.(LatestSaver)
+	if !ok {
+		return nil
+	}
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return s.SaveLatest(ctx, func(yield func(*Object) bool) {
+		for _, o := range t.slots {
+			if o != nil && !yield(o) {
+				return
+			}
+		}
+		for id, at := range t.gone {
+			if !yield(&Object{ID: id, Time: at, Gone: true}) {
+				return
+			}
+		}
+	})
+}
+
 // Follower is a Log shared by several servers (PostgreSQL): Follow calls
 // fn with batches that other servers appended, in their commit order,
 // until ctx ends.

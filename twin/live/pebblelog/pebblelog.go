@@ -22,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sync"
 
 	"citytwin/twin/live"
@@ -33,7 +34,13 @@ const tagHistory = 'h'
 
 // Log is a live.Log in a pebble database. It is safe for concurrent use.
 type Log struct {
-	db *pebble.DB
+	db  *pebble.DB
+	dir string
+
+	// snapshot: a latest-state snapshot was found at Open and nothing has
+	// been appended since (see snapshot.go); snapMu guards it.
+	snapMu   sync.Mutex
+	snapshot bool
 
 	mu     sync.RWMutex // held for reading by every call, for writing by Close
 	closed bool
@@ -55,7 +62,8 @@ func Open(dir string) (*Log, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pebblelog: open %s: %w", dir, err)
 	}
-	return &Log{db: db}, nil
+	_, err = os.Stat(filepath.Join(dir, snapshotName))
+	return &Log{db: db, dir: dir, snapshot: err == nil}, nil
 }
 
 type quietLogger struct{}
@@ -104,6 +112,9 @@ func (l *Log) Append(ctx context.Context, objs []*live.Object) error {
 	}
 	defer l.mu.RUnlock()
 	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := l.invalidateSnapshot(); err != nil {
 		return err
 	}
 	b := l.db.NewBatch()
@@ -171,12 +182,38 @@ func decode(it *pebble.Iterator) (*live.Object, error) {
 	return o, nil
 }
 
-// Latest implements live.Log.
+// invalidateSnapshot removes the snapshot before the first append.
+func (l *Log) invalidateSnapshot() error {
+	l.snapMu.Lock()
+	defer l.snapMu.Unlock()
+	if !l.snapshot {
+		return nil
+	}
+	if err := l.dropSnapshot(); err != nil {
+		return err
+	}
+	l.snapshot = false
+	return nil
+}
+
+// Latest implements live.Log; after a clean shutdown it reads the snapshot
+// the twin saved instead of scanning.
 func (l *Log) Latest(ctx context.Context, fn func(*live.Object) error) error {
 	if err := l.enter(); err != nil {
 		return err
 	}
 	defer l.mu.RUnlock()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	l.snapMu.Lock()
+	snap := l.snapshot
+	l.snapMu.Unlock()
+	if snap {
+		if ok, err := readSnapshot(filepath.Join(l.dir, snapshotName), fn); ok || err != nil {
+			return err
+		}
+	}
 	return l.eachID(ctx, func(it *pebble.Iterator, id string) error {
 		if !it.SeekLT(idEnd(id)) {
 			return fmt.Errorf("pebblelog: lost position after %q", id)
