@@ -27,6 +27,7 @@ func runBench(args []string, e env) error {
 	pg := fs.String("pg", "", "bench index and tiles: PostgreSQL/PostGIS URL for the baseline (an empty scratch database)")
 	tileOpts := tileBenchFlags(fs)
 	ingestOpts := ingestBenchFlags(fs)
+	trafficFiles := trafficBenchFlags(fs)
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
@@ -64,8 +65,13 @@ func runBench(args []string, e env) error {
 			if err := benchIngest(e, ingestOpts()); err != nil {
 				return err
 			}
+		case "traffic":
+			net, trips := trafficFiles()
+			if err := benchTraffic(e, net, trips); err != nil {
+				return err
+			}
 		default:
-			return fmt.Errorf("unknown benchmark %q: this build has gridcode, index, tiles and ingest", name)
+			return fmt.Errorf("unknown benchmark %q: this build has gridcode, index, tiles, ingest and traffic", name)
 		}
 	}
 	return nil

@@ -43,6 +43,8 @@ func commands() map[string]func(args []string, e env) error {
 		"bench":  runBench,
 		// simulate vehicles: drive vehicles along the streets through the API
 		"simulate": runSimulate,
+		// traffic assign: static user-equilibrium assignment of TNTP networks
+		"traffic": runTraffic,
 		// hidden: the load generator that "bench tiles" runs as a second process
 		"bench-client": runBenchClient,
 		// hidden: the fresh process in which "bench ingest" measures memory
@@ -61,6 +63,7 @@ commands:
   grid cover    cover a GeoJSON polygon with GeoSOT cells
   bench         run benchmarks: gridcode, index, tiles
   simulate      drive simulated vehicles along a server's streets (live objects API)
+  traffic assign  user-equilibrium traffic assignment of a TNTP network and trip table
 `
 
 // run executes one command line and returns the process exit code.
