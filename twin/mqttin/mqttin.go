@@ -481,8 +481,8 @@ func (c *Client) deliver(q []queued) {
 		c.delivered.Add(uint64(len(batch)))
 		return
 	}
+	c.failed.Add(uint64(len(batch))) // before sinkErrors, which tests wait on
 	c.sinkErrors.Add(1)
-	c.failed.Add(uint64(len(batch)))
 	if ok, skipped := c.sinkLog.allow(); ok {
 		c.log.Error("mqttin: sink failed", "err", err, "messages", len(batch),
 			"topics", topics(batch, 3), "failed_calls_since_last_log", skipped)

@@ -368,8 +368,19 @@ func TestBatching(t *testing.T) {
 		t.Errorf("%d messages in %d sink calls: not batched", len(msgs), len(sizes))
 	}
 	t.Logf("%d messages in %d sink calls", len(msgs), len(sizes))
-	if st := c.Stats(); st.Batches != uint64(len(sizes)) || st.Delivered != uint64(len(msgs)) {
-		t.Errorf("stats %+v", st)
+	// The counters move once a batch's sink call has returned and its
+	// messages are acknowledged, a moment after the recorder saw them.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		st := c.Stats()
+		if st.Batches == uint64(len(sizes)) && st.Delivered == uint64(len(msgs)) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("stats %+v", st)
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 
