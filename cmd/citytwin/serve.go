@@ -23,6 +23,8 @@ import (
 	"citytwin/spatial/pebblestore"
 	"citytwin/spatial/pgstore"
 	"citytwin/tiles"
+	"citytwin/twin/gridmgmt"
+	"citytwin/twin/hub"
 	"citytwin/viewer"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -176,6 +178,17 @@ func runServe(args []string, e env) error {
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	lv.register(mux)
+	// Grid management: cases (docs/CASES.md), their events to websocket
+	// subscribers of case.* (the event's "fence" is its unit grid's code).
+	cases, err := gridmgmt.New(kernel, gridmgmt.Options{})
+	if err != nil {
+		return err
+	}
+	cases.OnEvent = func(typ, grid string, b []byte) {
+		lv.hub.Publish([]hub.Event{{Type: typ, Fence: grid, JSON: b}})
+	}
+	cases.Register(mux)
+	go cases.Run(ctx, time.Minute, func(err error) { log.Error("case deadline sweep", "err", err) })
 	viewer.Register(mux) // GET / (planner), GET /officer, GET /assets/{file}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		httpx.Error(w, http.StatusNotFound, fmt.Sprintf("no route for %s %s", r.Method, r.URL.Path), nil)
