@@ -38,7 +38,9 @@ func TestCases(t *testing.T) {
 	}
 	defer ws.Close()
 	_ = ws.WriteMessage(websocket.TextMessage, []byte(`{"op":"subscribe","id":"cases","events":["case.*"]}`))
-	as := func(tok string) map[string]string { return map[string]string{"Authorization": "Bearer " + tok, "Content-Type": "application/json"} }
+	as := func(tok string) map[string]string {
+		return map[string]string{"Authorization": "Bearer " + tok, "Content-Type": "application/json"}
+	}
 	resp, body := s.do(t, "POST", "/api/v1/cases", `{"kind":"event","category":"01","title":"垃圾堆放","description":"路边垃圾","lon":121.644,"lat":38.916,"reporter":"市民"}`, as("officer-here-000001"))
 	if resp.StatusCode != 201 {
 		t.Fatalf("intake: %d %s", resp.StatusCode, body)
