@@ -188,6 +188,7 @@ func runServe(args []string, e env) error {
 		lv.hub.Publish([]hub.Event{{Type: typ, Fence: grid, JSON: b}})
 	}
 	cases.Register(mux)
+	cases.Follow(ctx) // replicas: cases other servers write reach this one
 	go cases.Run(ctx, time.Minute, func(err error) { log.Error("case deadline sweep", "err", err) })
 	viewer.Register(mux) // GET / (planner), GET /officer, GET /assets/{file}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {

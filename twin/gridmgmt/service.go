@@ -120,8 +120,14 @@ func parseID(id string) (day string, n int, ok bool) {
 // nextID returns the next case id of the day. The caller holds mu.
 func (s *Service) nextID(now time.Time) string {
 	day := now.In(cst).Format("20060102")
-	s.seq[day]++
-	return fmt.Sprintf("C%s-%06d", day, s.seq[day])
+	for {
+		s.seq[day]++
+		id := fmt.Sprintf("C%s-%06d", day, s.seq[day])
+		// Another server's case may already be in the index (Follow).
+		if _, taken := s.kernel.Index().Get(s.opt.Layer, id); !taken {
+			return id
+		}
+	}
 }
 
 // gridInfo is the unit grid a point lies in.
