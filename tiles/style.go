@@ -4,8 +4,8 @@ import "citytwin/spatial"
 
 // Style returns a MapLibre GL style (version 8) drawing the given layers
 // from this server's vector tiles: sea and land, districts, blocks, unit
-// grids, streets by class, buildings extruded by height, stations and
-// sensors. Layers without a style of their own are drawn generically by
+// grids, streets by class, buildings extruded by height, stations,
+// sensors and open grid-management cases. Layers without a style of their own are drawn generically by
 // geometry. It uses no glyphs or sprites, so nothing is fetched from a CDN.
 func Style(base string, layers []spatial.LayerInfo) map[string]any {
 	have := map[string]bool{}
@@ -44,7 +44,16 @@ func Style(base string, layers []spatial.LayerInfo) map[string]any {
 		}})
 	add("stations", map[string]any{"id": "stations", "type": "circle", "paint": map[string]any{"circle-color": "#31688e", "circle-radius": 4, "circle-stroke-color": "#ffffff", "circle-stroke-width": 1}})
 	add("sensors", map[string]any{"id": "sensors", "type": "circle", "minzoom": 13, "paint": map[string]any{"circle-color": "#35b779", "circle-radius": 3}})
-	styled := map[string]bool{"sea": true, "land_lowres": true, "land": true, "districts": true, "blocks": true, "grids": true, "streets": true, "buildings": true, "stations": true, "sensors": true}
+	// Grid-management cases still open, coloured by their stage.
+	add("cases", map[string]any{"id": "cases", "type": "circle",
+		"filter": []any{"match", []any{"get", "status"}, []any{"closed", "rejected"}, false, true},
+		"paint": map[string]any{
+			"circle-color": []any{"match", []any{"get", "status"},
+				"intake", "#fd8d3c", "registered", "#f03b20", "dispatched", "#bd0026", "handled", "#756bb1", "verified", "#3182bd", "#636363"},
+			"circle-radius":       []any{"interpolate", []any{"linear"}, []any{"zoom"}, 12, 3, 17, 7},
+			"circle-stroke-color": "#ffffff", "circle-stroke-width": 1.5,
+		}})
+	styled := map[string]bool{"sea": true, "land_lowres": true, "land": true, "districts": true, "blocks": true, "grids": true, "streets": true, "buildings": true, "stations": true, "sensors": true, "cases": true}
 	for _, li := range layers {
 		if styled[li.Name] {
 			continue

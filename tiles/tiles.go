@@ -64,7 +64,7 @@ type Options struct {
 // is a sixteenth of a screen pixel of a 512-pixel tile.
 func DefaultOptions() Options {
 	return Options{MinArea: 4, MinLength: 2, DetailZoom: 16, Tolerance: 2, MaxFeatures: 20000,
-		LeanKeys: []string{"id", "height", "floors", "use", "class", "name", "code", "type"}}
+		LeanKeys: []string{"id", "height", "floors", "use", "class", "name", "code", "type", "status"}}
 }
 
 // Stats says what went into a tile.

@@ -63,6 +63,10 @@ func TestCases(t *testing.T) {
 			break
 		}
 	}
+	// The planners' map draws open cases.
+	if resp, body := s.do(t, "GET", "/api/v1/style.json", "", nil); resp.StatusCode != 200 || !bytes.Contains(body, []byte(`"source-layer":"cases"`)) {
+		t.Errorf("style.json has no cases layer: %d", resp.StatusCode)
+	}
 	// Another place's officer may not work it.
 	if resp, body := s.do(t, "POST", "/api/v1/cases/"+id+"/transitions", `{"to":"registered"}`, as("officer-far-0000001")); resp.StatusCode != 403 {
 		t.Errorf("officer of another grid: %d %s", resp.StatusCode, body)
