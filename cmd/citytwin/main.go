@@ -61,7 +61,7 @@ commands:
   grid encode   encode points as GeoSOT, GeoSOT 3D, BeiDou, H3, time or space-time codes
   grid decode   describe a grid code as JSON
   grid cover    cover a GeoJSON polygon with GeoSOT cells
-  bench         run benchmarks: gridcode, index, tiles
+  bench         run benchmarks: gridcode, index, tiles, ingest, traffic
   simulate      drive simulated vehicles along a server's streets (live objects API)
   traffic assign  user-equilibrium traffic assignment of a TNTP network and trip table
 `
@@ -81,6 +81,13 @@ func run(args []string, e env) int {
 		return 2
 	}
 	if err := cmd(args[1:], e); err != nil {
+		var help *helpRequest
+		if errors.As(err, &help) {
+			fmt.Fprintf(e.stdout, "usage: citytwin %s [flags] [arguments]\n\nflags:\n", help.fs.Name())
+			help.fs.SetOutput(e.stdout)
+			help.fs.PrintDefaults()
+			return 0
+		}
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
@@ -104,7 +111,7 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
-				return nil, err
+				return nil, &helpRequest{fs}
 			}
 			return nil, fmt.Errorf("%w (flags: %s)", err, flagNames(fs))
 		}
@@ -116,6 +123,12 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 		args = args[1:]
 	}
 }
+
+// helpRequest is -h or --help on a command: run prints its flags.
+type helpRequest struct{ fs *flag.FlagSet }
+
+func (h *helpRequest) Error() string { return "help requested" }
+func (h *helpRequest) Unwrap() error { return flag.ErrHelp }
 
 // flagNames lists a flag set's flags for error messages.
 func flagNames(fs *flag.FlagSet) string {
