@@ -325,6 +325,9 @@ func (c *client) writeLoop() {
 				return
 			}
 		}
+		if cap(buf) > 256<<10 {
+			buf = nil // a big snapshot's buffer is not kept for the client's life
+		}
 		if next > 0 {
 			schedule(last.Add(max(next, opt.FlushInterval)))
 		}
