@@ -148,6 +148,9 @@ func (c *client) readLoop() {
 		if err != nil {
 			return
 		}
+		if buf.Cap() > 1<<20 {
+			buf = bytes.Buffer{} // a big update's buffer is not kept for the client's life
+		}
 		buf.Reset()
 		if _, err := buf.ReadFrom(r); err != nil {
 			return
