@@ -148,7 +148,7 @@ func (c *client) readLoop() {
 		if err != nil {
 			return
 		}
-		if buf.Cap() > 1<<20 {
+		if buf.Cap() > 4<<20 {
 			buf = bytes.Buffer{} // a big update's buffer is not kept for the client's life
 		}
 		buf.Reset()
