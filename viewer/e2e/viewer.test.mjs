@@ -259,7 +259,9 @@ describe('officer', () => {
       await page.tap('#sheet-toggle');
       await page.waitForSelector('#grid-facts dt');
       assert.equal(await page.getAttribute('#sheet-toggle', 'aria-expanded'), 'true');
-      assert.ok((await page.textContent('#sheet-body')).includes('Case work arrives'), 'case placeholder');
+      // The cases hook (officer-cases.js) lists the grid's cases: none yet.
+      await page.waitForFunction(() => document.querySelector('[data-hook=cases]').dataset.hookState === 'mounted'
+        && document.querySelector('#sheet-body').textContent.includes('No cases in this grid'));
       await page.waitForFunction(() => document.querySelector('#grid-facts').textContent.includes('Buildings'));
       await page.screenshot({ path: join(out, 'officer-sheet.png') });
       // Locate me brings the map back to the officer.

@@ -41,7 +41,8 @@ const store = {
 const metres = (a, b) => Math.hypot((a.lon - b.lon) * 111320 * Math.cos(a.lat * Math.PI / 180), (a.lat - b.lat) * 110540);
 const hms = (d) => d.toLocaleTimeString('en-GB', { hour12: false });
 
-function loadSettings() {
+/** loadSettings reads the officer's settings ({id, name, token}) from localStorage. */
+export function loadSettings() {
   try {
     const s = JSON.parse(store.get(KEY_SETTINGS) || '{}');
     return { id: String(s.id || ''), name: String(s.name || ''), token: String(s.token || '') };
@@ -95,6 +96,22 @@ export function watchDevice(onPos, onErr) {
     geo.id = null;
     geo.last = null;
   };
+}
+
+// Other modules' subscriptions on the officer's socket (liveSubscribe):
+// id → {request, onMessage}; sent on every (re)connect.
+const extraSubs = new Map();
+let sendExtra = () => {};
+
+/**
+ * liveSubscribe sends a subscription on the page's socket now (when open)
+ * and after every reconnect, and hands over each message whose sub is the
+ * request's id, plus {op: 'closed'} when the socket drops. Calling it again
+ * with the same id replaces the subscription.
+ */
+export function liveSubscribe(request, onMessage) {
+  extraSubs.set(request.id, { request, onMessage });
+  sendExtra(request);
 }
 
 export function startLive({ map, ct }) {
@@ -354,12 +371,16 @@ export function startLive({ map, ct }) {
       ct.officersConnected = true;
       objects.clear();
       subscribe();
+      for (const { request } of extraSubs.values()) sock.send(JSON.stringify(request));
     };
     sock.onmessage = (ev) => {
       if (ws !== sock) return;
       lastMsg = Date.now();
       let m;
       try { m = JSON.parse(ev.data); } catch { return; }
+      const key = m.sub ?? (m.op === 'subscribed' || m.op === 'error' ? m.id : null);
+      const extra = key != null && key !== SUB ? extraSubs.get(key) : null;
+      if (extra) { extra.onMessage(m); return; }
       if (m.op !== 'state' || m.sub !== SUB) return;
       for (const o of m.objects || []) if (inBox(o)) objects.set(o.id, o);
       for (const id of m.left || []) objects.delete(id);
@@ -369,11 +390,14 @@ export function startLive({ map, ct }) {
       if (ws !== sock) return;
       ws = null;
       ct.officersConnected = false;
+      for (const { onMessage } of extraSubs.values()) onMessage({ op: 'closed' });
       const wait = wsBackoff * (0.75 + Math.random() * 0.5);
       wsBackoff = Math.min(wsBackoff * 2, 15000);
       wsTimer = setTimeout(connect, wait);
     };
   }
+
+  sendExtra = (request) => { if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(request)); };
 
   function reconnect() {
     const old = ws;

@@ -3,11 +3,13 @@
 // stand in in a bottom sheet. Without a GPS fix (no permission, no device,
 // or a position outside the city) it falls back to a demo position in the
 // sample district. ?lat=&lon= pins a position; ?demo=1 skips the GPS.
-// Sharing the officer's position and showing colleagues: officer-live.js.
+// Sharing the officer's position and showing colleagues: officer-live.js;
+// case work in the officer's grid: officer-cases.js (the 'cases' hook).
 import { AttributionControl, Map as MapLibreMap } from 'maplibre-gl';
 import { API, emptyFC, fmt, getJSON } from './lib/common.js';
 import { mountHooks, notifyHooks, registerHook } from './lib/hooks.js';
 import { startLive, watchDevice } from './officer-live.js';
+import './officer-cases.js';
 import './officer.css';
 
 const $ = (id) => document.getElementById(id);
