@@ -150,6 +150,26 @@ func (lr *lineReader) metadata() (meta map[string]string, pending []byte, err er
 }
 
 // metaInt reads an optional non-negative integer metadata value.
+// body returns the next line after the metadata section: the pending one
+// metadata stopped at first, then the file's; a metadata line here is an
+// error.
+func (lr *lineReader) body(pending *[]byte) ([]byte, bool, error) {
+	b := *pending
+	if b != nil {
+		*pending = nil
+	} else {
+		var ok bool
+		var err error
+		if b, ok, err = lr.next(); err != nil || !ok {
+			return nil, ok, err
+		}
+	}
+	if len(b) > 0 && b[0] == '<' {
+		return nil, false, lr.errorf("metadata line after the metadata section")
+	}
+	return b, true, nil
+}
+
 func (lr *lineReader) metaInt(meta map[string]string, key string) (int, bool, error) {
 	v, ok := meta[key]
 	if !ok {
@@ -213,22 +233,14 @@ func ReadNet(r io.Reader, file string) (*Net, error) {
 	}
 	maxNode := 0
 	for {
-		var b []byte
-		if pending != nil {
-			b, pending = pending, nil
-		} else {
-			var ok bool
-			if b, ok, err = lr.next(); err != nil {
-				return nil, err
-			} else if !ok {
-				break
-			}
+		b, ok, err := lr.body(&pending)
+		if err != nil {
+			return nil, err
+		} else if !ok {
+			break
 		}
 		if len(b) == 0 {
 			continue
-		}
-		if b[0] == '<' {
-			return nil, lr.errorf("metadata line after the metadata section")
 		}
 		semi := bytes.IndexByte(b, ';')
 		if semi >= 0 {
@@ -324,22 +336,14 @@ func ReadTrips(r io.Reader, file string) (*Trips, error) {
 	origin, sum := 0, 0.0
 	seen := map[[2]int]bool{}
 	for {
-		var b []byte
-		if pending != nil {
-			b, pending = pending, nil
-		} else {
-			var ok bool
-			if b, ok, err = lr.next(); err != nil {
-				return nil, err
-			} else if !ok {
-				break
-			}
+		b, ok, err := lr.body(&pending)
+		if err != nil {
+			return nil, err
+		} else if !ok {
+			break
 		}
 		if len(b) == 0 {
 			continue
-		}
-		if b[0] == '<' {
-			return nil, lr.errorf("metadata line after the metadata section")
 		}
 		if f := bytes.Fields(b); len(f) > 0 && strings.EqualFold(string(f[0]), "origin") {
 			if len(f) != 2 {
