@@ -67,3 +67,13 @@ export function startServer(bin, dataDir, { timeoutMs = 120000, args = [] } = {}
     proc.once('exit', (code) => { clearTimeout(timer); reject(new Error(`server exited with ${code}:\n${log}`)); });
   });
 }
+
+/**
+ * idle waits until a page's map has drawn everything it needs, polling the
+ * map's state rather than waiting for one 'idle' event that may be past.
+ */
+export const idle = (page, timeout = 90000) => page.waitForFunction(() => {
+  const { map } = window.__citytwin;
+  map.triggerRepaint();
+  return map.loaded() && !map.isMoving() && map.areTilesLoaded();
+}, null, { timeout, polling: 100 });

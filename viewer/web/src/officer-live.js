@@ -20,7 +20,7 @@
 // wait, ok, retry, token, error), lastSent (the update last accepted, with
 // sentAt and ackAt), officerCount (colleagues drawn), officers (their ids),
 // officersConnected.
-import { API, emptyFC } from './lib/common.js';
+import { API, emptyFC, probe } from './lib/common.js';
 
 const $ = (id) => document.getElementById(id);
 const LAYER = 'officers';
@@ -49,6 +49,14 @@ export function loadSettings() {
   } catch {
     return { id: '', name: '', token: '' };
   }
+}
+
+let applyToken = null; // the running startLive's: take a new token
+
+/** saveToken stores an access token in the settings (the sign-in banner). */
+export function saveToken(token) {
+  store.set(KEY_SETTINGS, JSON.stringify({ ...loadSettings(), token }));
+  applyToken?.(token);
 }
 
 /** labelImage draws a name pill (pixel ratio 2) for a colleague's label. */
@@ -364,8 +372,10 @@ export function startLive({ map, ct }) {
     const q = settings.token ? `?access_token=${encodeURIComponent(settings.token)}` : '';
     const sock = new WebSocket(`${proto}//${location.host}/ws${q}`);
     ws = sock;
+    let opened = false;
     sock.onopen = () => {
       if (ws !== sock) return;
+      opened = true;
       wsBackoff = 500;
       lastMsg = Date.now();
       ct.officersConnected = true;
@@ -388,6 +398,7 @@ export function startLive({ map, ct }) {
     };
     sock.onclose = () => {
       if (ws !== sock) return;
+      if (!opened) probe(); // refused: perhaps reads need a token
       ws = null;
       ct.officersConnected = false;
       for (const { onMessage } of extraSubs.values()) onMessage({ op: 'closed' });
@@ -419,6 +430,11 @@ export function startLive({ map, ct }) {
     moveTimer = setTimeout(subscribe, 300);
   });
 
+  applyToken = (token) => {
+    settings = { ...settings, token };
+    blocked = false;
+    reconnect();
+  };
   ct.officerCount = 0;
   ct.officers = [];
   ct.officersConnected = false;

@@ -6,9 +6,9 @@
 // Sharing the officer's position and showing colleagues: officer-live.js;
 // case work in the officer's grid: officer-cases.js (the 'cases' hook).
 import { AttributionControl, Map as MapLibreMap } from 'maplibre-gl';
-import { API, emptyFC, fmt, getJSON } from './lib/common.js';
+import { API, denied, emptyFC, fmt, getJSON, transformRequest, useToken } from './lib/common.js';
 import { mountHooks, notifyHooks, registerHook } from './lib/hooks.js';
-import { startLive, watchDevice } from './officer-live.js';
+import { loadSettings, saveToken, startLive, watchDevice } from './officer-live.js';
 import './officer-cases.js';
 import './officer.css';
 
@@ -22,9 +22,35 @@ const pinned = params.has('lat') && params.has('lon') ? { lng: +params.get('lon'
 const start = pinned || DEMO;
 
 const ct = (window.__citytwin = { map: null, firstIdleMs: null, position: null, grid: null, registerHook });
+
+// Servers with --private-reads answer 401 without a token: every request
+// carries the settings' access token, and a 401 shows the sign-in banner,
+// which saves the token into the settings.
+let loaded = false; // the style has loaded once
+useToken(() => loadSettings().token, () => {
+  const form = $('signin');
+  if (!form.hidden) return;
+  $('signin-msg').textContent = loadSettings().token ? 'That token was not accepted.' : '';
+  form.hidden = false;
+  ct.signIn = true;
+});
+$('signin').addEventListener('submit', (e) => {
+  e.preventDefault();
+  const t = $('signin-token').value.trim();
+  if (!t) return;
+  saveToken(t);
+  $('signin').hidden = true;
+  $('signin-token').value = '';
+  ct.signIn = false;
+  if (!loaded) { map.setStyle(`${API}/style.json`, { diff: false }); return; }
+  if (ct.position) loadGrids(ct.position);
+  notifyHooks('signedIn');
+});
+
 const map = new MapLibreMap({
   container: 'map',
   style: `${API}/style.json`,
+  transformRequest,
   center: [start.lng, start.lat],
   zoom: 16,
   pitch: 0,
@@ -160,6 +186,7 @@ function startGPS() {
 }
 
 map.on('load', async () => {
+  loaded = true;
   addOverlays();
   startLive({ map, ct });
   try { cityBounds = (await getJSON(`${API}/layers/grids`)).bounds; } catch { /* then any position counts */ }
@@ -182,6 +209,7 @@ $('locate').addEventListener('click', () => {
     }, () => setFix(`${p && p.source === 'demo' ? 'No GPS' : 'Location denied'} · demo position`, 'demo'), { enableHighAccuracy: true, timeout: 10000 });
   }
 });
+map.on('error', (e) => { if (e.error?.status === 401) denied(); });
 $('zoom-in').addEventListener('click', () => map.zoomIn());
 $('zoom-out').addEventListener('click', () => map.zoomOut());
 $('sheet-toggle').addEventListener('click', () => {

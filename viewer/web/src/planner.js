@@ -3,10 +3,10 @@
 // grid codes, search by grid code, id or address, a layer switcher, a
 // legend and an "as of" date that reloads the tiles for another time.
 import { AttributionControl, Map as MapLibreMap, NavigationControl, ScaleControl } from 'maplibre-gl';
-import { API, CITY_TZ, boundsPolygon, cellSize, emptyFC, fmt, geometryBounds, getJSON, h, locate } from './lib/common.js';
+import { API, CITY_TZ, boundsPolygon, cellSize, denied, emptyFC, fmt, geometryBounds, getJSON, h, locate, transformRequest, useToken } from './lib/common.js';
 import { mountHooks, notifyHooks, registerHook } from './lib/hooks.js';
 import './hooks/live-objects.js';
-import './hooks/fences.js';
+import { TOKEN_KEY } from './hooks/fences.js';
 import './planner.css';
 
 const $ = (id) => document.getElementById(id);
@@ -35,9 +35,37 @@ const CODES = [
 
 const ct = (window.__citytwin = { map: null, firstIdleMs: null, selected: null, registerHook });
 
+// Servers with --private-reads answer 401 without a token: the sign-in
+// banner asks for one (any role), kept in sessionStorage under the fences
+// panel's key, so that one token serves reads and fence writes.
+const readToken = () => { try { return sessionStorage.getItem(TOKEN_KEY) || ''; } catch { return ''; } };
+let loaded = false; // the style has loaded once
+useToken(readToken, () => {
+  const form = $('signin');
+  if (!form.hidden) return;
+  $('signin-msg').textContent = readToken() ? 'That token was not accepted.' : '';
+  form.hidden = false;
+  ct.signIn = true;
+  $('signin-token').focus();
+});
+$('signin').addEventListener('submit', (e) => {
+  e.preventDefault();
+  const t = $('signin-token').value.trim();
+  if (!t) return;
+  try { sessionStorage.setItem(TOKEN_KEY, t); } catch { /* private mode: kept for this page only */ }
+  $('signin').hidden = true;
+  $('signin-token').value = '';
+  ct.signIn = false;
+  if (!loaded) { map.setStyle(`${API}/style.json`, { diff: false }); return; }
+  const src = map.getSource('citytwin');
+  if (src?.tiles) src.setTiles([...src.tiles]); // refetch what was refused
+  notifyHooks('signedIn');
+});
+
 const map = new MapLibreMap({
   container: 'map',
   style: `${API}/style.json`,
+  transformRequest,
   hash: 'view',
   maxPitch: 75,
   attributionControl: false,
@@ -445,6 +473,7 @@ function setView3D(on) {
 // ------------------------------------------------------------------ wiring
 
 map.on('load', async () => {
+  loaded = true;
   const src = map.getSource('citytwin');
   tileBase = src && src.tiles ? src.tiles[0].split('?')[0] : null;
   addOverlays();
@@ -487,7 +516,10 @@ $('inspector-close').addEventListener('click', closeInspector);
 document.addEventListener('keydown', (e) => { if (e.key === 'Escape' && !$('inspector').hidden) closeInspector(); });
 $('view-2d').addEventListener('click', () => setView3D(false));
 $('view-3d').addEventListener('click', () => setView3D(true));
-map.on('error', (e) => { if (e.error) console.warn('map:', e.error.message); });
+map.on('error', (e) => {
+  if (e.error?.status === 401) denied();
+  else if (e.error) console.warn('map:', e.error.message);
+});
 
 ct.search = runSearch;
 ct.setAsOf = setAsOf;

@@ -30,7 +30,7 @@ const SOURCE = 'ct-fences';
 const SUB = 'fence-events';
 const MAX_EVENTS = 50;
 const COLOR = '#dc2626';
-const TOKEN_KEY = 'citytwin-token';
+export const TOKEN_KEY = 'citytwin-token'; // also the planner's token for reads
 
 /** circle approximates a circle of r metres around [lon, lat] by a polygon. */
 function circle([lon, lat], r, n = 64) {
@@ -292,6 +292,11 @@ function mount(ctx) {
   renderFeed();
   liveSubscribe({ op: 'subscribe', id: SUB, events: ['fence.*'] }, onMessage);
   load();
+  return load;
 }
 
-registerHook('fences', { mount });
+let reload = null;
+registerHook('fences', {
+  mount(ctx) { reload = mount(ctx); },
+  signedIn() { reload?.(); }, // a token for reads was entered
+});

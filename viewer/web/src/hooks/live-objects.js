@@ -22,7 +22,7 @@
 // known in the view), liveLayers ({layer: count}), liveObject(id) (the
 // object as last drawn), liveStatus, trailPoints (positions in the
 // selected object's trail), trailWindow (minutes).
-import { API, emptyFC, fmt, getJSON, h } from '../lib/common.js';
+import { API, emptyFC, fmt, getJSON, h, probe, wsURL } from '../lib/common.js';
 import { registerHook } from '../lib/hooks.js';
 import './live-objects.css';
 
@@ -233,8 +233,7 @@ function mount(ctx) {
     clearTimeout(retryTimer);
     retryTimer = 0;
     setStatus('connecting', 'Connecting…');
-    const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
-    const sock = new WebSocket(`${proto}//${location.host}/ws`);
+    const sock = new WebSocket(wsURL());
     ws = sock;
     sock.onopen = () => {
       if (ws !== sock) return;
@@ -271,6 +270,7 @@ function mount(ctx) {
     };
     sock.onclose = (ev) => {
       if (ws !== sock) return;
+      if (!connected) probe(); // refused: perhaps reads need a token
       ws = null;
       connected = false;
       ct.liveConnected = false;
@@ -458,6 +458,13 @@ function mount(ctx) {
 
   return {
     unselect,
+    reconnect() { // a token was entered: connect with it now
+      const old = ws;
+      ws = null;
+      connected = false;
+      old?.close();
+      connect();
+    },
     asOf(t) {
       historic = !!t;
       statusEl.title = historic ? 'Live objects are hidden in a historic view' : '';
@@ -473,4 +480,5 @@ registerHook('live-objects', {
   mount(ctx) { instance = mount(ctx); },
   featureSelected() { instance?.unselect(); },
   asOfChanged(t) { instance?.asOf(t); },
+  signedIn() { instance?.reconnect(); },
 });

@@ -10,10 +10,51 @@ export const API = '/api/v1';
 /** City time zone of the Dalian sample (dates in the UI are local days). */
 export const CITY_TZ = '+08:00';
 
+// Servers run with --private-reads want a bearer token on every read too
+// (any role). Each page says where its token lives and what to do on a 401
+// (useToken); API calls, MapLibre's requests (transformRequest) and the
+// websocket (wsURL, ?access_token=) then carry it. Without a token nothing
+// is added: a server with public reads sees the same requests as before.
+let tokenOf = () => '';
+let onDenied = () => {};
+
+/** useToken sets the page's token getter and its 401 handler. */
+export function useToken(get, denied) { tokenOf = get; onDenied = denied; }
+
+/** denied reports a 401 (a read needs a token, or a better one). */
+export const denied = () => onDenied();
+
+/** bearer returns {Authorization} for the page's token, or {}. */
+export function bearer() {
+  const t = tokenOf();
+  return t ? { Authorization: `Bearer ${t}` } : {};
+}
+
+/** transformRequest (MapLibre's option) adds the token to this server's /api/ requests. */
+export function transformRequest(url) {
+  const u = new URL(url, location.href);
+  return u.origin === location.origin && u.pathname.startsWith('/api/') ? { url, headers: bearer() } : { url };
+}
+
+/** wsURL is the live websocket's URL, with ?access_token= when there is a token. */
+export function wsURL() {
+  const t = tokenOf();
+  return `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}/ws${t ? `?access_token=${encodeURIComponent(t)}` : ''}`;
+}
+
+/**
+ * probe asks the server, after a websocket failed to open (browsers hide
+ * the handshake's status), whether reads need a token: a 401 calls denied.
+ */
+export function probe() {
+  fetch(`${API}/layers`, { method: 'HEAD', headers: bearer() }).then((r) => { if (r.status === 401) denied(); }, () => {});
+}
+
 /** getJSON fetches an API path and throws the server's error message. */
 export async function getJSON(path, params) {
   const qs = params ? '?' + new URLSearchParams(params) : '';
-  const res = await fetch(path + qs, { headers: { Accept: 'application/json' } });
+  const res = await fetch(path + qs, { headers: { Accept: 'application/json', ...bearer() } });
+  if (res.status === 401) denied();
   let body = null;
   try { body = await res.json(); } catch { /* empty or not JSON */ }
   if (!res.ok) {
