@@ -162,31 +162,39 @@ func inAreas(p orb.Point, polys []orb.Polygon) bool {
 	return false
 }
 
-// inPolygon: inside the outer ring (or on it) and not strictly inside a hole.
+// inPolygon is PointInPolygon after a bounding-box test.
 func inPolygon(p orb.Point, poly orb.Polygon) bool {
-	if len(poly) == 0 || !poly.Bound().Contains(p) {
+	return len(poly) > 0 && poly.Bound().Contains(p) && PointInPolygon(p, poly)
+}
+
+// PointInPolygon reports whether p lies in the polygon, boundaries
+// included: inside its outer ring or on it, and not strictly inside a hole
+// (a hole's boundary belongs to the polygon). Coordinates are planar, as
+// given. It allocates nothing, for hot paths such as geofences.
+func PointInPolygon(p orb.Point, poly orb.Polygon) bool {
+	if len(poly) == 0 {
 		return false
 	}
-	if !inRing(p, poly[0]) {
+	if in, _ := inRing(p, poly[0]); !in {
 		return false
 	}
 	for _, h := range poly[1:] {
-		if inRing(p, h) && !onRing(p, h) {
+		if in, on := inRing(p, h); in && !on {
 			return false
 		}
 	}
 	return true
 }
 
-// inRing is an even-odd test that counts the boundary as inside.
-func inRing(p orb.Point, r orb.Ring) bool {
-	if onRing(p, r) {
-		return true
-	}
-	in := false
+// inRing is an even-odd test in one pass; on reports p on the ring (which
+// counts as in).
+func inRing(p orb.Point, r orb.Ring) (in, on bool) {
 	n := len(r)
 	for i, j := 0, n-1; i < n; j, i = i, i+1 {
 		a, b := r[i], r[j]
+		if onSegment(a, b, p) {
+			return true, true
+		}
 		if (a[1] > p[1]) != (b[1] > p[1]) {
 			x := a[0] + (p[1]-a[1])*(b[0]-a[0])/(b[1]-a[1])
 			if p[0] < x {
@@ -194,10 +202,8 @@ func inRing(p orb.Point, r orb.Ring) bool {
 			}
 		}
 	}
-	return in
+	return in, false
 }
-
-func onRing(p orb.Point, r orb.Ring) bool { return onLine(p, orb.LineString(r)) }
 
 func onLines(p orb.Point, ls []orb.LineString) bool {
 	for _, l := range ls {
@@ -236,6 +242,12 @@ func onSegment(a, b, p orb.Point) bool {
 	return orient(a, b, p) == 0 &&
 		p[0] >= min(a[0], b[0]) && p[0] <= max(a[0], b[0]) &&
 		p[1] >= min(a[1], b[1]) && p[1] <= max(a[1], b[1])
+}
+
+// SegmentsTouch reports whether segments ab and cd share a point.
+func SegmentsTouch(a, b, c, d orb.Point) bool {
+	hit, _ := segIntersect(a, b, c, d)
+	return hit
 }
 
 // segIntersect reports whether segments ab and cd share a point; proper

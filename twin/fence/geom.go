@@ -64,7 +64,7 @@ func (f *fence) contains(p orb.Point) bool {
 		return spatial.GeodesicDistance(f.center, p) <= f.radius
 	}
 	for i, poly := range f.polys {
-		if f.pboxes[i].Contains(p) && inPolygon(p, poly) {
+		if f.pboxes[i].Contains(p) && spatial.PointInPolygon(p, poly) {
 			return true
 		}
 	}
@@ -100,7 +100,7 @@ func (f *fence) segmentHits(a, b orb.Point) bool {
 					max(c[1], d[1]) < sb.Min[1] || min(c[1], d[1]) > sb.Max[1] {
 					continue
 				}
-				if segIntersect(a, b, c, d) {
+				if spatial.SegmentsTouch(a, b, c, d) {
 					return true
 				}
 			}
@@ -119,64 +119,4 @@ func nearBound(p orb.Point, m float64) orb.Bound {
 		b.Min[0], b.Max[0] = math.Max(-180, p[0]-dLon), math.Min(180, p[0]+dLon)
 	}
 	return b
-}
-
-// inPolygon: inside the outer ring (or on it) and not strictly inside a
-// hole.
-func inPolygon(p orb.Point, poly orb.Polygon) bool {
-	if in, _ := inRing(p, poly[0]); !in {
-		return false
-	}
-	for _, h := range poly[1:] {
-		if in, on := inRing(p, h); in && !on {
-			return false
-		}
-	}
-	return true
-}
-
-// inRing is an even-odd test; on reports p on the ring (which counts as
-// in).
-func inRing(p orb.Point, r orb.Ring) (in, on bool) {
-	n := len(r)
-	for i, j := 0, n-1; i < n; j, i = i, i+1 {
-		a, b := r[i], r[j]
-		if onSegment(a, b, p) {
-			return true, true
-		}
-		if (a[1] > p[1]) != (b[1] > p[1]) {
-			x := a[0] + (p[1]-a[1])*(b[0]-a[0])/(b[1]-a[1])
-			if p[0] < x {
-				in = !in
-			}
-		}
-	}
-	return in, false
-}
-
-// orient returns the sign of the cross product (b−a)×(c−a).
-func orient(a, b, c orb.Point) int {
-	v := (b[0]-a[0])*(c[1]-a[1]) - (b[1]-a[1])*(c[0]-a[0])
-	switch {
-	case v > 0:
-		return 1
-	case v < 0:
-		return -1
-	}
-	return 0
-}
-
-func onSegment(a, b, p orb.Point) bool {
-	return p[0] >= min(a[0], b[0]) && p[0] <= max(a[0], b[0]) &&
-		p[1] >= min(a[1], b[1]) && p[1] <= max(a[1], b[1]) &&
-		orient(a, b, p) == 0
-}
-
-// segIntersect reports whether segments ab and cd share a point.
-func segIntersect(a, b, c, d orb.Point) bool {
-	o1, o2, o3, o4 := orient(a, b, c), orient(a, b, d), orient(c, d, a), orient(c, d, b)
-	if o1*o2 < 0 && o3*o4 < 0 {
-		return true
-	}
-	return onSegment(a, b, c) || onSegment(a, b, d) || onSegment(c, d, a) || onSegment(c, d, b)
 }
