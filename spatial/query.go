@@ -80,6 +80,28 @@ func ParseFilter(s string) (Filter, error) {
 	return Filter{}, fmt.Errorf("%w: filter %q: want key=value, key!=value, key<value, key<=value, key>value or key>=value", ErrQuery, s)
 }
 
+// ParseBBox reads a bounding box "west,south,east,north" in degrees, as
+// the HTTP APIs take it (?bbox=). Errors wrap ErrQuery.
+func ParseBBox(s string) (orb.Bound, error) {
+	parts := strings.Split(s, ",")
+	if len(parts) != 4 {
+		return orb.Bound{}, fmt.Errorf("%w: bbox %q: want west,south,east,north", ErrQuery, s)
+	}
+	var v [4]float64
+	for i, p := range parts {
+		f, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
+		if err != nil {
+			return orb.Bound{}, fmt.Errorf("%w: bbox %q: %q is not a number", ErrQuery, s, p)
+		}
+		v[i] = f
+	}
+	b := orb.Bound{Min: orb.Point{v[0], v[1]}, Max: orb.Point{v[2], v[3]}}
+	if !(v[0] <= v[2] && v[1] <= v[3]) || CheckGeometry(b) != nil {
+		return orb.Bound{}, fmt.Errorf("%w: bbox %q: want west ≤ east and south ≤ north in degrees", ErrQuery, s)
+	}
+	return b, nil
+}
+
 // value returns the feature's value for a filter key: "id", "height" and
 // "floors" name the typed fields, anything else a property.
 func (f *Feature) value(key string) (any, bool) {

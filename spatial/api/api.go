@@ -18,7 +18,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	"citytwin/gridcode"
@@ -153,7 +152,7 @@ func (a *API) findLayer(name string) (spatial.LayerInfo, error) {
 func parseQuery(v url.Values) (spatial.Query, error) {
 	var q spatial.Query
 	if s := v.Get("bbox"); s != "" {
-		b, err := parseBBox(s)
+		b, err := spatial.ParseBBox(s)
 		if err != nil {
 			return q, err
 		}
@@ -211,26 +210,6 @@ func parseQuery(v url.Values) (spatial.Query, error) {
 		q.Cell = &c
 	}
 	return q, nil
-}
-
-func parseBBox(s string) (orb.Bound, error) {
-	parts := strings.Split(s, ",")
-	if len(parts) != 4 {
-		return orb.Bound{}, badRequest("bbox %q: want west,south,east,north", s)
-	}
-	var v [4]float64
-	for i, p := range parts {
-		f, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
-		if err != nil {
-			return orb.Bound{}, badRequest("bbox %q: %q is not a number", s, p)
-		}
-		v[i] = f
-	}
-	b := orb.Bound{Min: orb.Point{v[0], v[1]}, Max: orb.Point{v[2], v[3]}}
-	if !(v[0] <= v[2] && v[1] <= v[3]) || spatial.CheckGeometry(b) != nil {
-		return orb.Bound{}, badRequest("bbox %q: want west ≤ east and south ≤ north in degrees", s)
-	}
-	return b, nil
 }
 
 // featureCollection is the GeoJSON response of a search.

@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -21,6 +20,7 @@ import (
 
 	"citytwin/gridcode"
 	"citytwin/internal/httpx"
+	"citytwin/spatial"
 	"citytwin/twin/live"
 
 	"github.com/paulmach/orb"
@@ -146,7 +146,7 @@ func (a *API) list(w http.ResponseWriter, r *http.Request) {
 	b := orb.Bound{Min: orb.Point{-180, -90}, Max: orb.Point{180, 90}}
 	var err error
 	if s := q.Get("bbox"); s != "" {
-		if b, err = parseBBox(s); err != nil {
+		if b, err = spatial.ParseBBox(s); err != nil {
 			httpx.Error(w, http.StatusBadRequest, err.Error(), nil)
 			return
 		}
@@ -335,25 +335,6 @@ func optional(f float32) *float32 {
 		return nil
 	}
 	return &f
-}
-
-func parseBBox(s string) (orb.Bound, error) {
-	parts := strings.Split(s, ",")
-	if len(parts) != 4 {
-		return orb.Bound{}, fmt.Errorf("bbox %q: want west,south,east,north", s)
-	}
-	var v [4]float64
-	for i, p := range parts {
-		f, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
-		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
-			return orb.Bound{}, fmt.Errorf("bbox %q: %q is not a number", s, p)
-		}
-		v[i] = f
-	}
-	if v[0] > v[2] || v[1] > v[3] || v[0] < -180 || v[2] > 180 || v[1] < -90 || v[3] > 90 {
-		return orb.Bound{}, fmt.Errorf("bbox %q: want west ≤ east in [-180, 180] and south ≤ north in [-90, 90]", s)
-	}
-	return orb.Bound{Min: orb.Point{v[0], v[1]}, Max: orb.Point{v[2], v[3]}}, nil
 }
 
 func intParam(s, name string, def, max int) (int, error) {
