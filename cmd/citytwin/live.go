@@ -41,8 +41,7 @@ type liveTwin struct {
 	mqtt     *mqttin.Client // nil without --mqtt
 	logger   *slog.Logger
 	cancel   context.CancelFunc
-	done     chan struct{}  // closed when the pruner has stopped
-	follows  sync.WaitGroup // the replica follower and the expirer
+	bg       sync.WaitGroup // background work: pruner, expirer, replica follower
 }
 
 // liveOptions are the serve flags of the live twin.
@@ -89,7 +88,7 @@ func openLive(ctx context.Context, sf *storeFlags, store spatial.Store, opt live
 		return nil, errors.Join(err, lg.Close())
 	}
 	log.Info("live objects loaded", "objects", t.Stats().Objects, "took", time.Since(start).Round(time.Millisecond))
-	lt := &liveTwin{twin: t, log: lg, api: liveapi.New(t), done: make(chan struct{}), saver: saver, logger: log}
+	lt := &liveTwin{twin: t, log: lg, api: liveapi.New(t), saver: saver, logger: log}
 	lt.hub = hub.New(t, hub.Options{Logger: log, FlushInterval: opt.flush, ObjectInterval: opt.objectInterval, CanUpdate: opt.canUpdate, CheckOrigin: opt.checkOrigin})
 	lt.fences = fence.New(finder{t})
 	if err := lt.fences.Load(ctx, saver); err != nil {
@@ -99,20 +98,19 @@ func openLive(ctx context.Context, sf *storeFlags, store spatial.Store, opt live
 	t.OnChange(lt.fenceEvents(log))
 	bg, cancel := context.WithCancel(context.Background())
 	lt.cancel = cancel
-	go lt.prune(bg, opt.retention, log)
+	if p, ok := lg.(pruner); ok && opt.retention > 0 {
+		lt.every(bg, time.Hour, func() { lt.prune(bg, p, opt.retention, log) })
+	}
 	if opt.ttl > 0 {
-		lt.follows.Add(1)
-		go func() {
-			defer lt.follows.Done()
-			lt.expire(bg, opt.ttl, log)
-		}()
+		// Check every tenth of the time to live, at least every 10 s.
+		lt.every(bg, min(max(opt.ttl/10, time.Second), 10*time.Second), func() { lt.expire(bg, opt.ttl, log) })
 	}
 	// Replicas sharing the database: apply the others' updates, and keep
 	// the same fences.
 	if f, ok := lg.(live.Follower); ok {
-		lt.follows.Add(1)
+		lt.bg.Add(1)
 		go func() {
-			defer lt.follows.Done()
+			defer lt.bg.Done()
 			if err := f.Follow(bg, t.ApplyRemote); err != nil && bg.Err() == nil {
 				log.Error("following other replicas' updates stopped", "err", err)
 			}
@@ -137,48 +135,45 @@ type pruner interface {
 	Prune(ctx context.Context, before int64) (int, error)
 }
 
-// prune drops history older than the retention once an hour.
-func (lt *liveTwin) prune(ctx context.Context, retention time.Duration, log *slog.Logger) {
-	defer close(lt.done)
-	p, ok := lt.log.(pruner)
-	if !ok || retention <= 0 {
-		return
-	}
-	tick := time.NewTicker(time.Hour)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
+// every runs fn every period until ctx ends, as background work that
+// close waits for.
+func (lt *liveTwin) every(ctx context.Context, period time.Duration, fn func()) {
+	lt.bg.Add(1)
+	go func() {
+		defer lt.bg.Done()
+		tick := time.NewTicker(period)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			fn()
 		}
-		n, err := p.Prune(ctx, time.Now().Add(-retention).UnixMicro())
-		if err != nil {
-			log.Warn("pruning live history failed", "err", err)
-			continue
-		}
-		log.Info("pruned live history", "objects", n, "before", time.Now().Add(-retention).Format(time.RFC3339))
+	}()
+}
+
+// prune drops history older than the retention.
+func (lt *liveTwin) prune(ctx context.Context, p pruner, retention time.Duration, log *slog.Logger) {
+	before := time.Now().Add(-retention)
+	n, err := p.Prune(ctx, before.UnixMicro())
+	switch {
+	case err != nil && ctx.Err() == nil:
+		log.Warn("pruning live history failed", "err", err)
+	case err == nil:
+		log.Info("pruned live history", "objects", n, "before", before.Format(time.RFC3339))
 	}
 }
 
-// expire removes live objects silent for longer than ttl, checking every
-// tenth of ttl (at least every 10 s).
+// expire removes live objects silent for longer than ttl.
 func (lt *liveTwin) expire(ctx context.Context, ttl time.Duration, log *slog.Logger) {
-	tick := time.NewTicker(min(max(ttl/10, time.Second), 10*time.Second))
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-		n, err := lt.twin.Expire(ctx, time.Now().Add(-ttl))
-		switch {
-		case err != nil && ctx.Err() == nil:
-			log.Warn("expiring silent live objects failed", "err", err)
-		case n > 0:
-			log.Info("expired silent live objects", "objects", n, "silent_for", ttl)
-		}
+	n, err := lt.twin.Expire(ctx, time.Now().Add(-ttl))
+	switch {
+	case err != nil && ctx.Err() == nil:
+		log.Warn("expiring silent live objects failed", "err", err)
+	case n > 0:
+		log.Info("expired silent live objects", "objects", n, "silent_for", ttl)
 	}
 }
 
@@ -274,8 +269,7 @@ func (lt *liveTwin) startMQTT(ctx context.Context, url, clientID string, log *sl
 
 func (lt *liveTwin) close() {
 	lt.cancel()
-	<-lt.done
-	lt.follows.Wait()
+	lt.bg.Wait()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = lt.webhooks.Close(ctx)
