@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -140,14 +141,12 @@ func (t *Twin) Ingest(ctx context.Context, objs []*Object, rejected []Rejection)
 // position-only update keeps the route, load or level an object reported
 // before, in memory and in the stored history alike.
 func (t *Twin) carryState(objs []*Object) {
-	groups := map[string][]*Object{}
-	need := false
+	if !slices.ContainsFunc(objs, func(o *Object) bool { return o.noState }) {
+		return // every update says its state: nothing to carry
+	}
+	groups := make(map[string][]*Object, len(objs))
 	for _, o := range objs {
 		groups[o.ID] = append(groups[o.ID], o)
-		need = need || o.noState
-	}
-	if !need {
-		return
 	}
 	t.mu.RLock()
 	defer t.mu.RUnlock()
