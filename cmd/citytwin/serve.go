@@ -232,13 +232,10 @@ func originChecker(origins []string) func(*http.Request) bool {
 	if len(origins) == 0 {
 		return nil
 	}
-	allowed := map[string]bool{}
-	for _, o := range origins {
-		allowed[o] = true
-	}
+	allowed := httpx.NewOrigins(origins)
 	return func(r *http.Request) bool {
 		o := r.Header.Get("Origin")
-		if o == "" || allowed["*"] || allowed[o] {
+		if o == "" || allowed.Allow(o) {
 			return true
 		}
 		u, err := url.Parse(o)

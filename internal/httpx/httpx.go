@@ -140,6 +140,22 @@ func TooLarge(err error) bool {
 	return errors.As(err, &mbe)
 }
 
+// Origins is a set of allowed browser origins (scheme://host[:port]);
+// "*" allows any.
+type Origins map[string]bool
+
+// NewOrigins returns the set of the origins given.
+func NewOrigins(origins []string) Origins {
+	o := Origins{}
+	for _, s := range origins {
+		o[s] = true
+	}
+	return o
+}
+
+// Allow reports whether an origin is in the set.
+func (o Origins) Allow(origin string) bool { return o["*"] || o[origin] }
+
 // CORS lets browser applications served from other origins call the API:
 // with origins "*" any origin, else only those listed (scheme://host[:port]).
 // Preflight requests (OPTIONS with Access-Control-Request-Method) are
@@ -149,17 +165,10 @@ func CORS(h http.Handler, origins []string) http.Handler {
 	if len(origins) == 0 {
 		return h
 	}
-	any := false
-	allowed := map[string]bool{}
-	for _, o := range origins {
-		if o == "*" {
-			any = true
-		}
-		allowed[o] = true
-	}
+	allowed := NewOrigins(origins)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		origin := r.Header.Get("Origin")
-		if origin != "" && (any || allowed[origin]) {
+		if origin != "" && allowed.Allow(origin) {
 			hd := w.Header()
 			hd.Set("Access-Control-Allow-Origin", origin)
 			hd.Add("Vary", "Origin")
