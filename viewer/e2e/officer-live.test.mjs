@@ -144,8 +144,12 @@ describe('officer: share my location and colleagues', () => {
     }, 'the server to see the move');
     assert.ok(Math.abs(after.lon - moved.longitude) < 1e-6);
     assert.equal(after.state.accuracy_m, 6);
-    // at most one update every 5 s
-    const sent = await page.evaluate(() => window.__citytwin.lastSent);
+    // at most one update every 5 s. The page records what it sent once the
+    // server's answer is in, which can be a moment after the server has it.
+    const sent = await waitFor(async () => {
+      const s = await page.evaluate(() => window.__citytwin.lastSent);
+      return s && s.lat === after.lat ? s : null;
+    }, 'the page to record the move as sent');
     assert.equal(sent.lat, after.lat);
     assert.ok(Date.parse(sent.sentAt) - Date.parse(before.sentAt) >= 4900, `updates sent at ${before.sentAt} and ${sent.sentAt}`);
     const hist = await call(server, 'GET', `/api/v1/objects/${ME}/history`);
